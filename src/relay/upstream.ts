@@ -1,0 +1,133 @@
+/**
+ * Talking to Usermaven's server-to-server events API: one place that builds the request,
+ * classifies the answer and computes the back-off. The relay's forwarder, the Node client
+ * and the importer all send through here, so they share one retry policy.
+ *
+ * The server token is part of the request URL. Nothing this module returns or throws
+ * contains that URL or the token: results carry a status and a short reason only.
+ */
+
+export const DEFAULT_UPSTREAM_URL = 'https://events.usermaven.com';
+export const S2S_PATH = '/api/v1/s2s/event';
+
+export interface UpstreamOptions {
+  /** Base URL, e.g. `https://events.usermaven.com`. Fixed by configuration, never by a client. */
+  url?: string;
+  apiKey: string;
+  serverToken: string;
+  /** Abort a request that has not answered in this many ms. */
+  timeoutMs?: number;
+  /** Injected for tests; defaults to the global `fetch`. */
+  fetch?: typeof fetch;
+}
+
+export type SendResult =
+  | { kind: 'ok'; status: number }
+  /** Try again later: 5xx, 408, 429, timeout, network error. */
+  | { kind: 'retry'; status: number; reason: string; retryAfterMs?: number }
+  /** The upstream refused the batch (other 4xx): retrying the same bytes will not help. */
+  | { kind: 'reject'; status: number; reason: string };
+
+export interface Upstream {
+  /** POST a JSON array (already serialized) to the s2s endpoint. Never throws. */
+  send(body: string): Promise<SendResult>;
+  /** Host of the upstream, safe to log. */
+  readonly host: string;
+}
+
+export function createUpstream(options: UpstreamOptions): Upstream {
+  const base = new URL(options.url ?? DEFAULT_UPSTREAM_URL);
+  const target = new URL(S2S_PATH, base);
+  target.searchParams.set('token', `${options.apiKey}.${options.serverToken}`);
+  const href = target.href;
+  const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const secrets = [options.serverToken, `${options.apiKey}.${options.serverToken}`];
+
+  return {
+    host: base.host,
+    async send(body) {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), timeoutMs);
+      try {
+        const res = await doFetch(href, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          signal: controller.signal,
+        });
+        // Read the body so the connection can be reused; keep a short excerpt as the reason.
+        const text = await res.text().catch(() => '');
+        if (res.ok) return { kind: 'ok', status: res.status };
+        const reason = redact(`upstream answered ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`, secrets);
+        if (isRetryableStatus(res.status)) {
+          const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), Date.now());
+          return retryAfterMs === undefined
+            ? { kind: 'retry', status: res.status, reason }
+            : { kind: 'retry', status: res.status, reason, retryAfterMs };
+        }
+        return { kind: 'reject', status: res.status, reason };
+      } catch (error) {
+        const reason = controller.signal.aborted
+          ? `upstream timed out after ${timeoutMs} ms`
+          : redact(`upstream unreachable: ${describeNetworkError(error)}`, secrets);
+        return { kind: 'retry', status: 0, reason };
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/** 5xx, 408 and 429 are worth retrying; every other 4xx is the batch's fault. */
+export function isRetryableStatus(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
+}
+
+/**
+ * `Retry-After` is either delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
+ * Returns ms to wait, or undefined when absent or unparseable. Capped at one hour.
+ */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  let ms: number;
+  if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000;
+  else {
+    const at = Date.parse(trimmed);
+    if (Number.isNaN(at)) return undefined;
+    ms = at - now;
+  }
+  return Math.min(Math.max(ms, 0), 3_600_000);
+}
+
+export const BACKOFF = { baseMs: 500, maxMs: 60_000 } as const;
+
+/**
+ * Exponential back-off with jitter: 0.5 s doubling to 60 s. `attempt` counts failures so far
+ * (1 after the first). Jitter is "equal jitter": half fixed, half random, so retries from
+ * many relays spread out but never collapse to zero.
+ */
+export function backoffMs(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(BACKOFF.maxMs, BACKOFF.baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + (ceiling / 2) * random());
+}
+
+/** Wait before the next try: the upstream's `Retry-After` when it gave one, else back-off. */
+export function retryDelayMs(result: Extract<SendResult, { kind: 'retry' }>, attempt: number, random?: () => number): number {
+  return result.retryAfterMs ?? backoffMs(attempt, random);
+}
+
+function describeNetworkError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } } | null)?.cause;
+  if (cause?.code) return cause.code;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/** Replace every secret in a message; used on anything that could echo the request URL. */
+export function redact(message: string, secrets: readonly string[]): string {
+  let out = message;
+  for (const secret of secrets) if (secret) out = out.split(secret).join('[redacted]');
+  return out;
+}
