@@ -1,0 +1,394 @@
+/**
+ * The durable spool: events wait on disk, not in memory, until the upstream has taken them.
+ *
+ * Layout under `dir`:
+ *   seg-0000000000000001.log   append-only segments; one record a line: `<arrival ms>\t<json>\n`
+ *   checkpoint.json            {"segment":n,"offset":bytes} — everything before it is delivered
+ *   dead-letter.ndjson         {"at":…,"reason":…,"event":{…}} — records the upstream refused
+ *
+ * Durability: `append` resolves only after `fdatasync`. Appends that arrive while a sync is
+ * running are written together and share the next sync (group commit), so a busy relay pays
+ * one fsync per burst instead of one per request.
+ *
+ * Crash safety: a record is acknowledged only after its whole line is synced, so after a power
+ * cut only an unacknowledged tail can be torn. On open the tail without its newline is cut off
+ * and logged (what was skipped, where, how many bytes). The checkpoint is replaced atomically
+ * (write, fsync, rename, fsync dir), so a restart resumes exactly after the last acked batch;
+ * at worst one batch is sent twice, and the upstream de-duplicates on `event_id`.
+ *
+ * JSON.stringify never emits a raw tab or newline, so both are safe separators.
+ *
+ * @example
+ *   const spool = await createFileSpool({ dir: './data/spool', maxBytes: 512 * 1024 * 1024 });
+ *   await spool.append([JSON.stringify(event)]);   // on disk when this resolves
+ */
+import { mkdir, open, readdir, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { silentLogger, type Logger } from '../relay/log.ts';
+import { SpoolFullError, type Spool, type SpoolBatch, type SpoolStats } from '../relay/spool.ts';
+
+export interface FileSpoolOptions {
+  dir: string;
+  /** Cap on unsent bytes; appends beyond it fail with `SpoolFullError`. Default: no cap. */
+  maxBytes?: number;
+  /** Start a new segment after this many bytes (default 8 MiB). Spent segments are deleted. */
+  segmentBytes?: number;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export interface FileSpool extends Spool {
+  readonly dir: string;
+  readonly deadLetterPath: string;
+  /** How many times appends were synced to disk so far (group commit makes this ≪ appends). */
+  syncs(): number;
+}
+
+interface Cursor {
+  segment: number;
+  offset: number;
+  count: number;
+  bytes: number;
+  /** Arrival time of the record after this batch, when the read saw it. */
+  nextAt?: number;
+}
+
+const SEGMENT_RE = /^seg-(\d{16})\.log$/;
+const LINE_RE = /^(\d{1,15})\t/;
+const NL = 0x0a;
+
+export async function createFileSpool(options: FileSpoolOptions): Promise<FileSpool> {
+  const { dir } = options;
+  const log = options.logger ?? silentLogger;
+  const now = options.now ?? Date.now;
+  const maxBytes = options.maxBytes ?? Infinity;
+  const segmentBytes = options.segmentBytes ?? 8 * 1024 * 1024;
+  const checkpointPath = join(dir, 'checkpoint.json');
+  const deadLetterPath = join(dir, 'dead-letter.ndjson');
+  await mkdir(dir, { recursive: true });
+
+  // --- recovery -------------------------------------------------------------------------
+  const checkpoint = await readCheckpoint(checkpointPath);
+  const found = (await readdir(dir))
+    .map((name) => SEGMENT_RE.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+  /** Committed (synced) size of every live segment. */
+  const sizes = new Map<number, number>();
+  let depth = 0;
+  let bytes = 0;
+  let oldestAt: number | undefined;
+  let head = { segment: checkpoint.segment, offset: checkpoint.offset };
+
+  for (const segment of found) {
+    if (segment < head.segment) {
+      await unlink(segPath(dir, segment)).catch(() => {});
+      continue;
+    }
+    const data = await readFile(segPath(dir, segment));
+    let end = data.length;
+    const lastNl = data.lastIndexOf(NL);
+    if (lastNl !== data.length - 1) {
+      // A torn tail: the process died mid-write, before the sync this line needed. It was
+      // never acknowledged, so nobody is owed it; say what is dropped and cut it off.
+      end = lastNl + 1;
+      const torn = data.subarray(end);
+      log.warn('spool skipped a truncated record', {
+        segment: segPath(dir, segment),
+        offset: end,
+        bytes: torn.length,
+        preview: torn.subarray(0, 80).toString('utf8'),
+      });
+      const fh = await open(segPath(dir, segment), 'r+');
+      await fh.truncate(end);
+      await fh.sync();
+      await fh.close();
+    }
+    const from = segment === head.segment ? Math.min(head.offset, end) : 0;
+    let pos = from;
+    while (pos < end) {
+      const nl = data.indexOf(NL, pos);
+      const line = data.subarray(pos, nl).toString('utf8');
+      const m = LINE_RE.exec(line);
+      if (m) {
+        depth++;
+        bytes += nl - pos + 1;
+        oldestAt ??= Number(m[1]);
+      }
+      pos = nl + 1;
+    }
+    sizes.set(segment, end);
+  }
+  if (!sizes.has(head.segment)) {
+    // Checkpoint points at a segment that is gone (fully spent); start from the next live one.
+    const next = [...sizes.keys()].find((s) => s > head.segment);
+    head = next === undefined ? { segment: Math.max(head.segment, 1), offset: 0 } : { segment: next, offset: 0 };
+  }
+  let current = Math.max(head.segment, ...sizes.keys());
+  if ((sizes.get(current) ?? 0) >= segmentBytes) current++;
+  const created = !sizes.has(current);
+  let writer: FileHandle = await open(segPath(dir, current), 'a');
+  if (created) {
+    sizes.set(current, 0);
+    await syncDir(dir);
+  }
+  if (depth > 0) log.info('spool resumed', { depth, bytes, from: head });
+
+  // --- appends with group commit -------------------------------------------------------
+  let queued: { lines: string[]; bytes: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  let queuedBytes = 0;
+  let flushing: Promise<void> | null = null;
+  let closed = false;
+  let syncCount = 0;
+
+  const flush = async () => {
+    while (queued.length > 0) {
+      const group = queued;
+      queued = [];
+      const groupBytes = queuedBytes;
+      queuedBytes = 0;
+      try {
+        if ((sizes.get(current) ?? 0) >= segmentBytes) await rotate();
+        const buf = Buffer.from(group.map((g) => g.lines.join('')).join(''), 'utf8');
+        await writeAll(writer, buf);
+        await writer.datasync();
+        syncCount++;
+        sizes.set(current, (sizes.get(current) ?? 0) + buf.length);
+        const first = group[0]!;
+        if (depth === 0) oldestAt = Number(LINE_RE.exec(first.lines[0]!)?.[1] ?? now());
+        for (const g of group) {
+          depth += g.lines.length;
+          bytes += g.bytes;
+          g.resolve();
+        }
+      } catch (error) {
+        // The records are not acknowledged, so the caller answers 5xx.
+        for (const g of group) g.reject(error);
+        log.error('spool write failed', { reason: error instanceof Error ? error.message : String(error) });
+        // A partial write may have left a torn line; start a fresh segment so it stays last.
+        await rotate().catch(() => {});
+      }
+      reserved -= groupBytes;
+    }
+    flushing = null;
+  };
+  /** Bytes appended but not yet synced; they count against the cap too. */
+  let reserved = 0;
+
+  const rotate = async () => {
+    await writer.close();
+    current++;
+    writer = await open(segPath(dir, current), 'a');
+    sizes.set(current, 0);
+    await syncDir(dir);
+  };
+
+  // --- reads -----------------------------------------------------------------------------
+  let reader: { segment: number; fh: FileHandle } | null = null;
+  const readerFor = async (segment: number) => {
+    if (reader?.segment === segment) return reader.fh;
+    await reader?.fh.close();
+    reader = { segment, fh: await open(segPath(dir, segment), 'r') };
+    return reader.fh;
+  };
+
+  const stats = (): SpoolStats => (depth > 0 && oldestAt !== undefined ? { depth, bytes, oldestAt } : { depth, bytes });
+
+  const spool: FileSpool = {
+    dir,
+    deadLetterPath,
+    syncs: () => syncCount,
+    append(records) {
+      if (closed) return Promise.reject(new Error('spool is closed'));
+      if (records.length === 0) return Promise.resolve();
+      const at = now();
+      const lines = records.map((r) => `${at}\t${r}\n`);
+      let size = 0;
+      for (const l of lines) size += Buffer.byteLength(l);
+      if (bytes + reserved + size > maxBytes) return Promise.reject(new SpoolFullError(maxBytes));
+      reserved += size;
+      return new Promise<void>((resolve, reject) => {
+        queued.push({ lines, bytes: size, resolve, reject });
+        queuedBytes += size;
+        flushing ??= flush();
+      });
+    },
+
+    async read(maxRecords, maxBatchBytes): Promise<SpoolBatch | null> {
+      if (closed) throw new Error('spool is closed');
+      let { segment, offset } = head;
+      // Step over spent segments (the head sits at the end of a segment that is done).
+      while ((sizes.get(segment) ?? 0) <= offset && segment < current) {
+        segment++;
+        offset = 0;
+      }
+      const committed = sizes.get(segment) ?? 0;
+      if (offset >= committed || depth === 0) return null;
+      const fh = await readerFor(segment);
+      let want: number = Math.min(committed - offset, maxBatchBytes + maxRecords * 16 + 70_000);
+      for (;;) {
+        const buf = Buffer.allocUnsafe(want);
+        const { bytesRead } = await fh.read(buf, 0, want, offset);
+        const records: string[] = [];
+        let pos = 0;
+        let batchBytes = 0;
+        let lineBytes = 0;
+        let nextAt: number | undefined;
+        while (pos < bytesRead) {
+          const nl = buf.indexOf(NL, pos);
+          if (nl < 0 || nl >= bytesRead) break;
+          const line = buf.toString('utf8', pos, nl);
+          const m = LINE_RE.exec(line);
+          if (!m) {
+            // Not a record line (e.g. zero-filled blocks after a crash on some filesystems).
+            log.warn('spool skipped an unreadable line', { segment: segPath(dir, segment), offset: offset + pos, bytes: nl - pos + 1 });
+            pos = nl + 1;
+            continue;
+          }
+          const recordBytes = nl - pos - m[0].length;
+          if (records.length >= maxRecords || (records.length > 0 && batchBytes + recordBytes > maxBatchBytes)) {
+            nextAt = Number(m[1]);
+            break;
+          }
+          records.push(line.slice(m[0].length));
+          batchBytes += recordBytes;
+          lineBytes += nl - pos + 1;
+          pos = nl + 1;
+        }
+        if (records.length === 0 && pos === 0 && want < committed - offset) {
+          want = Math.min(committed - offset, want * 2);
+          continue;
+        }
+        if (records.length === 0) {
+          // Only unreadable lines so far: move the head past them so they never block delivery.
+          offset += pos;
+          head = { segment, offset };
+          if (offset >= committed) return null;
+          want = Math.min(committed - offset, want);
+          continue;
+        }
+        const cursor: Cursor = { segment, offset: offset + pos, count: records.length, bytes: lineBytes };
+        if (nextAt !== undefined) cursor.nextAt = nextAt;
+        return { records, cursor };
+      }
+    },
+
+    async ack(raw) {
+      const cursor = raw as Cursor;
+      head = { segment: cursor.segment, offset: cursor.offset };
+      depth = Math.max(0, depth - cursor.count);
+      bytes = Math.max(0, bytes - cursor.bytes);
+      await writeCheckpoint(dir, checkpointPath, head);
+      // Spent segments: everything before the head's segment is delivered.
+      for (const segment of [...sizes.keys()]) {
+        if (segment >= head.segment) continue;
+        sizes.delete(segment);
+        if (reader?.segment === segment) {
+          await reader.fh.close();
+          reader = null;
+        }
+        await unlink(segPath(dir, segment)).catch(() => {});
+      }
+      if (depth === 0) oldestAt = undefined;
+      else if (cursor.nextAt !== undefined) oldestAt = cursor.nextAt;
+      else oldestAt = await headArrival();
+    },
+
+    async deadLetter(record, reason) {
+      const line = `{"at":${now()},"reason":${JSON.stringify(reason)},"event":${isJson(record) ? record : JSON.stringify(record)}}\n`;
+      const fh = await open(deadLetterPath, 'a');
+      try {
+        await writeAll(fh, Buffer.from(line, 'utf8'));
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    },
+
+    stats,
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await flushing;
+      await writer.close();
+      await reader?.fh.close();
+      reader = null;
+    },
+  };
+
+  /** Arrival time of the first unsent record (one small read at the head). */
+  async function headArrival(): Promise<number | undefined> {
+    let { segment, offset } = head;
+    while ((sizes.get(segment) ?? 0) <= offset && segment < current) {
+      segment++;
+      offset = 0;
+    }
+    if (offset >= (sizes.get(segment) ?? 0)) return undefined;
+    const fh = await readerFor(segment);
+    const buf = Buffer.alloc(20);
+    const { bytesRead } = await fh.read(buf, 0, 20, offset);
+    const m = LINE_RE.exec(buf.toString('utf8', 0, bytesRead));
+    return m ? Number(m[1]) : undefined;
+  }
+
+  return spool;
+}
+
+function segPath(dir: string, segment: number): string {
+  return join(dir, `seg-${String(segment).padStart(16, '0')}.log`);
+}
+
+async function readCheckpoint(path: string): Promise<{ segment: number; offset: number }> {
+  try {
+    const value = JSON.parse(await readFile(path, 'utf8')) as { segment?: unknown; offset?: unknown };
+    if (Number.isSafeInteger(value.segment) && Number.isSafeInteger(value.offset)) {
+      return { segment: value.segment as number, offset: value.offset as number };
+    }
+  } catch {
+    // Missing (first start) or unreadable: start from the oldest segment. Re-sending is safe;
+    // the upstream de-duplicates on event_id.
+  }
+  return { segment: 0, offset: 0 };
+}
+
+async function writeCheckpoint(dir: string, path: string, head: { segment: number; offset: number }): Promise<void> {
+  const tmp = `${path}.tmp`;
+  await writeFile(tmp, JSON.stringify(head));
+  const fh = await open(tmp, 'r');
+  await fh.sync();
+  await fh.close();
+  await rename(tmp, path);
+  await syncDir(dir);
+}
+
+/** fsync a directory so a created/renamed entry survives a power cut (POSIX; no-op elsewhere). */
+async function syncDir(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // Windows cannot open directories; its rename is already durable enough for our needs.
+  } finally {
+    await fh?.close();
+  }
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
+  let written = 0;
+  while (written < buf.length) {
+    const { bytesWritten } = await fh.write(buf, written, buf.length - written);
+    written += bytesWritten;
+  }
+}
+
+function isJson(s: string): boolean {
+  try {
+    JSON.parse(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
