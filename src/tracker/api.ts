@@ -1,0 +1,98 @@
+import type { InboundEvent } from '../event.ts';
+import { allowed, choose } from './consent.ts';
+import { AUTO_PAGEVIEW } from './config.ts';
+import { context, pick } from './context.ts';
+import { log, misuse } from './debug.ts';
+import { anonymousId, jar, uuid } from './id.ts';
+import { COMPANY, USER, load, save } from './store.ts';
+import { discard, enqueue } from './transport.ts';
+
+type Obj = Record<string, unknown>;
+
+/**
+ * While a call queued before u.js loaded is replayed: the moment and page it was made on,
+ * if the stub recorded them (`t` ms, `u` href, `d` title; see docs/tracker.md).
+ */
+let made: { t?: number; u?: string; d?: string } | undefined;
+export const replaying = (m: typeof made) => {
+  made = m;
+};
+
+const isObj = (v: unknown): v is Obj => !!v && typeof v == 'object' && !Array.isArray(v);
+
+/** Path of the last pageview sent: one navigation never counts twice. */
+let lastPath: string | undefined;
+
+/** Builds an event with the context of this call and queues it; undefined when not allowed. */
+const send = (event_type: string, event_attributes: Obj = {}) => {
+  if (!allowed()) return log('not allowed', event_type);
+  const cookies = jar();
+  const company = load(COMPANY);
+  const e: InboundEvent = {
+    event_id: uuid(),
+    event_type,
+    _timestamp: made?.t || Date.now(),
+    user: { ...load(USER), anonymous_id: anonymousId(cookies) },
+    ...(company && { company }),
+    event_attributes,
+    ids: pick((k) => cookies[k], '_ga _fbp _fbc'),
+    src: 'umbeacon',
+    ...context(made?.u || location.href, made?.d ?? document.title),
+  };
+  enqueue(e);
+  return e;
+};
+
+/** Sends a custom event. */
+export const track = (type: unknown, attributes?: unknown) => {
+  if (!type || typeof type != 'string' || (attributes != null && !isObj(attributes)))
+    misuse('track("signup", { plan: "pro" })');
+  send(type as string, attributes as Obj);
+};
+
+/** Sends a pageview for the current page. */
+export const page = () => {
+  lastPath = send('pageview')?.doc_path ?? lastPath;
+};
+
+/** The automatic pageview, on load and on SPA navigation: once per path. */
+export const autoPage = () => {
+  AUTO_PAGEVIEW && location.pathname != lastPath && page();
+};
+
+/**
+ * Remembers the user (and company) for every later event, across pages, and sends
+ * `user_identify`. Also takes the official SDK's forms: the company inside `user.company`,
+ * and `true` as second argument for "remember, do not send".
+ */
+export const identify = (user: unknown, company?: unknown) => {
+  if (!isObj(user)) misuse('identify({ id: "42", email: "a@b.co" }, { id: "7", name: "Acme" }?)');
+  const { company: inside, ...traits } = user as Obj;
+  save(USER, traits);
+  const c = isObj(company) ? company : inside;
+  isObj(c) && save(COMPANY, c);
+  company === true || send('user_identify');
+};
+
+/** Remembers the company for every later event and sends a `group` event. */
+export const group = (company: unknown) => {
+  if (!isObj(company)) misuse('group({ id: "7", name: "Acme" })');
+  save(COMPANY, company);
+  send('group');
+};
+
+/** Logout: forgets user and company and starts a new anonymous visitor. */
+export const reset = () => {
+  save(USER, null);
+  save(COMPANY, null);
+  allowed() && anonymousId(jar(), true);
+};
+
+/**
+ * Records the visitor's consent choice, kept across pages. `false` opts out and drops
+ * what is not sent yet; `true` opts in and sends the pageview that was held back.
+ */
+export const consent = (granted: unknown = true) => {
+  choose(!!granted);
+  granted ? autoPage() : discard();
+};

@@ -1,0 +1,22 @@
+import { ALLOW_AUTOMATION, REQUIRE_CONSENT, RESPECT_DNT } from './config.ts';
+import { CONSENT, load, save } from './store.ts';
+
+/**
+ * Whether events may be sent (and the cookie written) now. Automation
+ * (`navigator.webdriver`: Selenium, Puppeteer, Playwright, headless crawlers) never sends
+ * unless the tag allows it. A stored opt-out always wins; a stored opt-in overrides
+ * `data-require-consent` and, being an explicit choice, a Do-Not-Track / Global Privacy
+ * Control signal honoured with `data-respect-dnt`.
+ */
+export const allowed = () => {
+  const n = navigator as Navigator & { globalPrivacyControl?: boolean };
+  const c = load(CONSENT);
+  return (
+    (!n.webdriver || ALLOW_AUTOMATION) &&
+    c !== 0 &&
+    (c || !(REQUIRE_CONSENT || (RESPECT_DNT && (n.doNotTrack == '1' || n.globalPrivacyControl))))
+  );
+};
+
+/** Stores the visitor's choice (1 or 0); it persists across pages. */
+export const choose = (granted: boolean) => save(CONSENT, +granted);

@@ -1,0 +1,52 @@
+import Cookies from 'js-cookie';
+import { COOKIE_DOMAIN } from './config.ts';
+import { load, save } from './store.ts';
+
+/** The anonymous-id cookie, `ANON_COOKIE` in src/event.ts (a unit test keeps them equal). */
+export const ANON = '__eventn_id';
+
+/**
+ * A random v4 UUID. `crypto.randomUUID` exists only in secure contexts (https, localhost)
+ * of browsers since 2021-22; elsewhere Math.random makes one, unique enough for event and
+ * visitor ids.
+ */
+export const uuid = (): string =>
+  crypto.randomUUID?.() ??
+  'xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx'.replace(/x/g, () => ((Math.random() * 16) | 0).toString(16));
+
+/** Every cookie of the page; none when cookies are blocked (document.cookie throws). */
+export const jar = (): Record<string, string> => {
+  try {
+    return Cookies.get();
+  } catch {
+    return {};
+  }
+};
+
+/**
+ * The visitor's anonymous id, in this order: our `__eventn_id` cookie (also when the relay
+ * set it with Set-Cookie); the official Usermaven tracker's `__eventn_id_<key>` cookie, so
+ * a site that switches keeps its visitors; the localStorage copy (cookies blocked); a new
+ * UUID. `fresh` starts a new visitor (logout). The cookie is written only when it does not
+ * hold the id already, so a longer-lived server cookie is not shortened: Safari caps
+ * cookies written by JavaScript to 7 days (WebKit, "ITP 2.1").
+ */
+export const anonymousId = (cookies: Record<string, string>, fresh?: boolean) => {
+  let id = fresh ? uuid() : cookies[ANON];
+  if (!fresh) for (const k in cookies) if (k.startsWith(ANON)) id ||= cookies[k];
+  id ||= load(ANON) || uuid();
+  if (cookies[ANON] != id)
+    try {
+      // 400 days: the longest lifetime Chrome keeps (RFC 6265bis, "cookie lifetime limits").
+      Cookies.set(ANON, id!, {
+        expires: 400,
+        sameSite: 'Lax',
+        secure: location.protocol == 'https:',
+        domain: COOKIE_DOMAIN,
+      });
+    } catch {
+      // cookies blocked: the localStorage copy keeps the visitor
+    }
+  save(ANON, id);
+  return id!;
+};

@@ -1,0 +1,22 @@
+import { autoPage } from './api.ts';
+
+/**
+ * Counts single-page-app navigations. The History API fires no event for pushState or
+ * replaceState, so both are wrapped; back/forward fire popstate. autoPage counts a path
+ * once, so a router that pushes and then replaces the same path, or changes only the
+ * query or hash, sends no second pageview.
+ */
+export const watchHistory = () => {
+  for (const m of ['pushState', 'replaceState'] as const) {
+    const orig = history[m];
+    history[m] = function (this: History, ...a: Parameters<History['pushState']>) {
+      orig.apply(this, a);
+      try {
+        autoPage();
+      } catch {
+        // never break the app's navigation
+      }
+    };
+  }
+  addEventListener('popstate', autoPage);
+};

@@ -1,0 +1,99 @@
+import type { InboundEvent } from '../event.ts';
+import { ENDPOINT } from './config.ts';
+import { log } from './debug.ts';
+import { OUTBOX, load, save } from './store.ts';
+
+/** The relay's body limit: `LIMITS.bodyBytes` in src/event.ts (a unit test keeps them equal). */
+export const MAX_BODY = 65536;
+/** The relay's `LIMITS.eventsPerRequest`. */
+export const MAX_EVENTS = 500;
+/** Unsent events kept in localStorage at most; the oldest are dropped first. */
+export const MAX_OUTBOX = 200;
+
+/**
+ * Splits events into JSON arrays that each fit one request, in bytes (UTF-8) and count.
+ * An event that alone exceeds the limit is dropped: the relay would refuse it forever.
+ */
+export const split = (events: InboundEvent[], max = MAX_BODY) => {
+  const out: InboundEvent[][] = [];
+  let cur: InboundEvent[] = [];
+  let size = max; // no open array yet: the first event opens one
+  for (const e of events) {
+    const n = new Blob([JSON.stringify(e)]).size + 1; // the event and its comma
+    if (n >= max) log('too big', e); // "[" + event + "]" would not fit
+    else {
+      if (size + n > max || cur.length >= MAX_EVENTS) out.push((cur = [])), (size = 1); // "["
+      cur.push(e);
+      size += n; // the last comma stands for "]"
+    }
+  }
+  return out;
+};
+
+/** Adds events to the stored outbox, keeping the newest MAX_OUTBOX. */
+export const keep = (events: InboundEvent[]) => {
+  const all = (load(OUTBOX) || []).concat(events);
+  log('kept', events.length, 'dropped', Math.max(0, all.length - MAX_OUTBOX));
+  save(OUTBOX, all.slice(-MAX_OUTBOX));
+};
+
+let queue: InboundEvent[] = [];
+let timer: ReturnType<typeof setTimeout> | 0 = 0;
+
+/** Drops everything not yet sent (opt-out). */
+export const discard = () => {
+  queue = [];
+  save(OUTBOX, null);
+};
+
+/**
+ * Sends this page's queue and the stored outbox now. Offline, they wait in the outbox for
+ * the `online` event or the next page: `navigator.onLine == false` is reliable, and a
+ * beacon posted offline still reports success and is lost.
+ */
+export const flush = () => {
+  clearTimeout(timer);
+  timer = 0;
+  const now = queue;
+  queue = [];
+  if (!navigator.onLine) return now[0] && keep(now);
+  const all: InboundEvent[] = (load(OUTBOX) || []).concat(now);
+  if (!all[0]) return;
+  save(OUTBOX, null);
+  const at = Date.now();
+  for (const e of all) e.sent_at = at;
+  split(all).forEach(post);
+};
+
+/** Queues an event; the short delay lets a burst of calls leave as one request. */
+export const enqueue = (e: InboundEvent) => {
+  queue.push(e);
+  schedule();
+};
+
+export const schedule = () => {
+  timer ||= setTimeout(flush, 100);
+};
+
+/**
+ * One request. sendBeacon survives the page unloading, and its text/plain string body
+ * needs no CORS preflight; it returns false when the browser refuses it (over the 64 KiB
+ * in-flight quota, or blocked). Then fetch with keepalive (same quota, but it reports
+ * failure), then plain fetch. `no-cors`: a relay on another host answers without CORS
+ * headers, and the opaque answer counts as delivered. A network error or a 5xx puts the
+ * events back in the outbox; a 4xx means the relay refuses them for good.
+ */
+const post = (batch: InboundEvent[]) => {
+  const body = JSON.stringify(batch);
+  log('send', batch);
+  try {
+    if (navigator.sendBeacon(ENDPOINT, body)) return;
+  } catch {
+    // sendBeacon missing, or replaced by a privacy extension
+  }
+  const f = (keepalive: boolean) => fetch(ENDPOINT, { method: 'POST', body, mode: 'no-cors', keepalive });
+  // The executor turns a missing or throwing fetch into a rejection.
+  new Promise<Response>((ok) => ok(f(true)))
+    .catch(() => f(false))
+    .then((r) => r.status > 499 && keep(batch), () => keep(batch));
+};
