@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { defineConfig } from '@playwright/test';
+import type { Options } from './e2e/support/test.ts';
 
 // Debian's chromium when present (CI and these machines cannot download Playwright's own
 // browser); elsewhere Playwright's bundled Chromium, installed with `npx playwright install`.
 const debianChromium = '/usr/bin/chromium';
 const executablePath = existsSync(debianChromium) ? debianChromium : undefined;
 
-export default defineConfig({
+export default defineConfig<Options>({
   testDir: 'e2e',
   testMatch: '**/*.spec.ts',
   timeout: 30_000,
@@ -15,6 +16,13 @@ export default defineConfig({
   workers: 2,
   retries: 0,
   reporter: [['list'], ['json', { outputFile: 'reports/e2e.json' }]],
+  globalSetup: './e2e/support/global-setup.ts',
+  // Every scenario of e2e/*.spec.ts runs twice: as is, and behind EasyList + EasyPrivacy
+  // (e2e/support/adblock.ts). The tracker's own specs and the screenshot run once.
+  projects: [
+    { name: 'chromium' },
+    { name: 'chromium+adblock', use: { adblock: true }, testIgnore: ['tracker/**', 'events-page.spec.ts'] },
+  ],
   use: {
     browserName: 'chromium',
     headless: true,

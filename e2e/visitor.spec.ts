@@ -1,0 +1,81 @@
+import { API_KEY, SERVER_TOKEN } from './support/stack.ts';
+import { anonymousIdCookie, ANON_COOKIE, pageTruth, trackerLoaded } from './support/browser.ts';
+import { expect, ofType, test } from './support/test.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const YEAR_S = 365 * 24 * 3600;
+
+test('a first visit sends one pageview with the real page context', async ({ page, site, stack, scanner, expectUpstream }) => {
+  const started = Date.now();
+  await page.goto(site.url('/index.html?utm_source=newsletter&utm_campaign=spring&gclid=abc123'), {
+    referer: 'https://news.example/article',
+  });
+  const [pageview] = await expectUpstream({ event_type: 'pageview' });
+  const truth = await pageTruth(page);
+  const cookie = await anonymousIdCookie(page.context());
+
+  expect(pageview).toMatchObject({
+    ...truth,
+    api_key: API_KEY,
+    event_id: expect.stringMatching(UUID),
+    source_ip: '127.0.0.1',
+    utm: { source: 'newsletter', campaign: 'spring' },
+    click_id: { gclid: 'abc123' },
+    user: { anonymous_id: cookie },
+  });
+  expect(truth.referer).toBe('https://news.example/article');
+  expect(cookie).toMatch(UUID);
+  const timestamp = pageview?.['_timestamp'];
+  expect(timestamp).toBeGreaterThanOrEqual(started - 1000);
+  expect(timestamp).toBeLessThanOrEqual(Date.now());
+
+  // It went upstream with the key and token from the relay's configuration.
+  const carrier = stack.upstream.accepted().find((r) => r.events.some((e) => e['event_id'] === pageview?.['event_id']));
+  expect(carrier?.token).toBe(`${API_KEY}.${SERVER_TOKEN}`);
+
+  // The cookie came from the server too (Safari caps cookies set by script at 7 days).
+  await scanner.settle();
+  const setCookies = scanner.responses
+    .filter((r) => new URL(r.url).pathname === '/u/e')
+    .flatMap((r) => (r.headers['set-cookie'] ?? '').split('\n'))
+    .filter((c) => c.startsWith(`${ANON_COOKIE}=${cookie};`));
+  expect(setCookies, 'Set-Cookie of __eventn_id on /u/e responses').not.toHaveLength(0);
+  for (const header of setCookies) {
+    const maxAge = Number(/max-age=(\d+)/i.exec(header)?.[1]);
+    expect(maxAge, header).toBeGreaterThan(YEAR_S);
+  }
+
+  // Exactly one: a later event arrives, and still only one pageview came before it.
+  await page.evaluate(() => window.usermaven.track('sentinel'));
+  await expectUpstream({ event_type: 'sentinel' });
+  expect(ofType(expectUpstream.events(), 'pageview')).toHaveLength(1);
+});
+
+test('a returning visitor keeps the anonymous id across pages and tabs', async ({ page, site, newPage, expectUpstream }) => {
+  await page.goto(site.url('/index.html'));
+  const [first] = await expectUpstream({ event_type: 'pageview', doc_path: '/index.html' });
+  const id = (first?.['user'] as { anonymous_id?: string } | undefined)?.anonymous_id;
+  expect(id).toMatch(UUID);
+
+  await page.click('#second');
+  await expectUpstream({ event_type: 'pageview', doc_path: '/second.html', user: { anonymous_id: id } });
+
+  const tab = await newPage();
+  await tab.goto(site.url('/index.html?tab=2'));
+  await expectUpstream({ event_type: 'pageview', doc_search: '?tab=2', user: { anonymous_id: id } });
+  expect(await anonymousIdCookie(page.context())).toBe(id);
+});
+
+test('the server token never reaches the browser', async ({ page, site, scanner, expectUpstream }) => {
+  for (const path of ['/index.html', '/login.html', '/spa.html', '/u.js', '/healthz', '/u/p.gif', '/_events', '/nope']) {
+    await page.goto(site.url(path));
+  }
+  await page.goto(site.url('/index.html'));
+  await trackerLoaded(page);
+  await page.evaluate(() => window.usermaven.track('token_probe', { token: 'client-token', api_key: 'forged' }));
+  await expectUpstream({ event_type: 'token_probe' });
+  await scanner.settle();
+  const seen = scanner.responses.map((r) => new URL(r.url).pathname);
+  expect(seen).toEqual(expect.arrayContaining(['/index.html', '/u.js', '/u/e', '/healthz']));
+  expect(scanner.find(SERVER_TOKEN)).toEqual([]);
+});
