@@ -1,0 +1,97 @@
+/**
+ * How an import shows its progress: a cli-progress bar on a terminal (events, events/s, ETA,
+ * skipped), plain lines every few seconds otherwise (CI logs, `> file` redirects), where a
+ * redrawn bar would only be noise.
+ */
+import cliProgress from 'cli-progress';
+import type { ImportProgress } from './importer.ts';
+
+export interface ProgressView {
+  update(progress: ImportProgress): void;
+  /** Print a line without tearing the bar. */
+  log(line: string): void;
+  stop(progress: ImportProgress): void;
+}
+
+export interface ProgressViewOptions {
+  stream: NodeJS.WriteStream;
+  /** Bar when true; plain lines when false. */
+  tty: boolean;
+  /** Plain mode: one line per this many ms (default 5 s). */
+  intervalMs?: number;
+  /** Events already sent by earlier runs, left out of the events/s figure. */
+  sentBefore?: number;
+}
+
+export function createProgressView(options: ProgressViewOptions): ProgressView {
+  const { stream } = options;
+  const sentBefore = options.sentBefore ?? 0;
+  const rateOf = (p: ImportProgress) => (p.elapsedMs > 0 ? Math.round(((p.sent - sentBefore) * 1000) / p.elapsedMs) : 0);
+
+  if (options.tty) {
+    let bar: cliProgress.SingleBar | undefined;
+    const payload = (p: ImportProgress) => ({ sent: p.sent.toLocaleString('en-US'), rate: rateOf(p).toLocaleString('en-US'), skipped: p.skipped });
+    const start = (p: ImportProgress) => {
+      const known = p.totalBytes !== undefined && p.totalBytes > 0;
+      bar = new cliProgress.SingleBar(
+        {
+          stream,
+          hideCursor: true,
+          etaBuffer: 50,
+          fps: 5,
+          format: known
+            ? 'importing {bar} {percentage}% | {sent} events | {rate} events/s | ETA {eta_formatted} | {skipped} skipped'
+            : 'importing {sent} events | {rate} events/s | {skipped} skipped',
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(known ? p.totalBytes! : 1, known ? p.bytesRead : 0, payload(p));
+    };
+    return {
+      update(p) {
+        if (!bar) start(p);
+        else bar.update(p.totalBytes ? p.bytesRead : 0, payload(p));
+      },
+      log(line) {
+        // cli-progress redraws on the current line: clear it, print, let the next update redraw.
+        if (bar) stream.write('\r\x1b[2K');
+        stream.write(line + '\n');
+      },
+      stop(p) {
+        if (!bar) start(p);
+        bar!.update(p.totalBytes ? p.bytesRead : 0, payload(p));
+        bar!.stop();
+      },
+    };
+  }
+
+  const intervalMs = options.intervalMs ?? 5000;
+  let last = 0;
+  const line = (p: ImportProgress) => {
+    const parts = [`import: ${p.sent.toLocaleString('en-US')} events sent`, `${rateOf(p).toLocaleString('en-US')} events/s`];
+    if (p.totalBytes) {
+      const share = p.bytesRead / p.totalBytes;
+      parts.splice(1, 0, `${(share * 100).toFixed(1)}% read`);
+      if (share > 0 && share < 1) parts.push(`ETA ${formatSeconds(((1 - share) / share) * (p.elapsedMs / 1000))}`);
+    }
+    parts.push(`${p.skipped} skipped`);
+    stream.write(parts.join(' · ') + '\n');
+  };
+  return {
+    update(p) {
+      if (p.elapsedMs - last < intervalMs) return;
+      last = p.elapsedMs;
+      line(p);
+    },
+    log(text) {
+      stream.write(text + '\n');
+    },
+    stop() {},
+  };
+}
+
+function formatSeconds(s: number): string {
+  if (s < 90) return `${Math.ceil(s)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
