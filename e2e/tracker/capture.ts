@@ -1,0 +1,96 @@
+/**
+ * A small server for the tracker's own specs: serves the BUILT public/u.js and the fixture
+ * pages on 127.0.0.1 (a free port), and records every POST to /u/e. Query parameters named
+ * `data-*` on a fixture's URL become attributes of its u.js script tag, so one fixture
+ * serves every configuration: `/index.html?data-debug=true&data-respect-dnt=true`.
+ */
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { InboundEvent } from '../../src/event.ts';
+
+const root = new URL('../../', import.meta.url);
+
+export interface Received {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  events: InboundEvent[];
+}
+
+export interface Capture {
+  /** Absolute URL of a path on this server. */
+  url(path: string): string;
+  /** Every request to the collect path, in arrival order. */
+  requests: Received[];
+  /** Every event received, in arrival order. */
+  events(): InboundEvent[];
+  /** Answer the next `n` collect requests with this status instead of 204. */
+  failNext(n: number, status: number): void;
+  /** Set-Cookie on collect answers, as the relay refreshes `__eventn_id`. */
+  setCookie: string | undefined;
+  close(): Promise<void>;
+}
+
+const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+
+export async function startCapture(): Promise<Capture> {
+  const requests: Received[] = [];
+  let failing = 0;
+  let failStatus = 503;
+  const capture = {} as Capture;
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    try {
+      if (req.method === 'POST') {
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const body = Buffer.concat(chunks).toString('utf8');
+        if (failing > 0) {
+          failing--;
+          res.writeHead(failStatus).end();
+          return;
+        }
+        const parsed = JSON.parse(body) as InboundEvent | InboundEvent[];
+        requests.push({ path: url.pathname, headers: req.headers, body, events: ([] as InboundEvent[]).concat(parsed) });
+        res.writeHead(204, capture.setCookie ? { 'set-cookie': capture.setCookie } : {}).end();
+        return;
+      }
+      if (url.pathname === '/u.js') {
+        res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-store' });
+        res.end(await readFile(new URL('public/u.js', root)));
+        return;
+      }
+      // A fixture by its file name (`/any/dir/late-official.html`); any other path is the home
+      // fixture, so specs can use paths of their own.
+      const name = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
+      const fixture = (n: string) => readFile(new URL(`e2e/tracker/fixtures/${n}`, root), 'utf8');
+      let html = await fixture(/^[\w-]+\.html$/.test(name) ? name : 'index.html').catch(() => fixture('index.html'));
+      const attrs = [...url.searchParams].filter(([k]) => k.startsWith('data-')).map(([k, v]) => ` ${k}="${escape(v)}"`).join('');
+      html = html.replaceAll('<!--attrs-->', attrs);
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
+    } catch (e) {
+      res.writeHead(e && (e as NodeJS.ErrnoException).code === 'ENOENT' ? 404 : 500).end(String(e));
+    }
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+
+  Object.assign(capture, {
+    url: (path: string) => `http://127.0.0.1:${port}${path}`,
+    requests,
+    events: () => requests.flatMap((r) => r.events),
+    failNext: (n: number, status: number) => {
+      failing = n;
+      failStatus = status;
+    },
+    setCookie: undefined,
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
+  });
+  return capture;
+}
