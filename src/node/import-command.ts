@@ -98,7 +98,10 @@ Examples:
     // Commander's own usage errors exit 1; ours say 2 for every usage problem.
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_CODES.usage))
     .action(async (file: string, flags: ImportFlags) => {
-      process.exitCode = await runImportCommand(file, flags);
+      const code = await runImportCommand(file, flags);
+      // Requests abandoned after an interrupt or an upstream failure must not keep the process up.
+      if (code === EXIT_CODES.interrupted || code === EXIT_CODES.upstream) process.exit(code);
+      process.exitCode = code;
     });
 }
 

@@ -280,6 +280,9 @@ export function startImport(options: ImportOptions): ImportRun {
       });
     };
 
+    // A fresh run starts its checkpoint at once, so an early interrupt still leaves one to resume.
+    if (!checkpoint) write(startAt, false);
+
     // --- sending ----------------------------------------------------------------------------
     const sleep = (ms: number) =>
       new Promise<void>((done) => {
@@ -335,8 +338,11 @@ export function startImport(options: ImportOptions): ImportRun {
     let seq = 0;
     let rateStart = 0;
     let rated = 0;
+    // Batches acknowledged out of order wait in `finished` until the ones before them land; the
+    // window bounds that (memory, and what a crash makes us re-send) when one batch lags behind.
+    const window = concurrency * 2;
     const dispatch = async (batch: Batch) => {
-      while (inflight.size >= concurrency) await Promise.race(inflight);
+      while (inflight.size > 0 && (inflight.size >= concurrency || batch.seq - nextCommit >= window)) await Promise.race(inflight);
       if (halt.signal.aborted) return;
       if (rate) {
         if (rated === 0) rateStart = Date.now();
@@ -368,7 +374,8 @@ export function startImport(options: ImportOptions): ImportRun {
     const now = Date.now();
     try {
       reading: for await (const records of readRecords(source, {
-        format: checkpoint?.format ?? options.format ?? 'auto',
+        // A checkpoint at offset 0 may predate format detection: detect again.
+        format: checkpoint && checkpoint.offset > 0 ? checkpoint.format : (options.format ?? 'auto'),
         start: startAt,
         maxRecordBytes: LIMITS.clientEventBytes * 2,
         onFormat: (f) => (format = f),
@@ -407,19 +414,20 @@ export function startImport(options: ImportOptions): ImportRun {
     } catch (error) {
       // The input itself failed (unreadable file, broken pipe): stop like an interrupt.
       stop('interrupted', `reading ${options.input} failed: ${(error as Error).message}`);
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort);
     }
 
     // --- finishing --------------------------------------------------------------------------
-    if (outcome === 'interrupted' || outcome === 'upstream-failed') {
-      // In-flight requests get a moment to land (fewer re-sends on resume), then are abandoned.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
-      clearTimeout(timer);
-    } else {
-      while (inflight.size) await Promise.race(inflight);
-    }
+    // Wait for the requests in flight. After an interrupt or a failure they get `graceMs` to
+    // land (fewer re-sends on resume), then they are abandoned: the checkpoint never counted them.
+    let graceTimer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      const begin = () => (graceTimer = setTimeout(resolve, graceMs));
+      if (halt.signal.aborted) begin();
+      else halt.signal.addEventListener('abort', begin, { once: true });
+    });
+    await Promise.race([Promise.allSettled([...inflight]), grace]);
+    clearTimeout(graceTimer);
+    options.signal?.removeEventListener('abort', onAbort);
     // A failure can also happen in the last batches, after reading ended.
     const final: ImportOutcome = outcome ?? (dryRun && report.count > maxErrors ? 'too-many-errors' : 'done');
     if (final === 'done' && !dryRun) {
