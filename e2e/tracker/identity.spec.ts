@@ -1,0 +1,152 @@
+import { ANON, UUID, expect, loaded, names, test } from './fixture.ts';
+
+const anonIds = (events: { user?: { anonymous_id?: string } }[]) => [...new Set(events.map((e) => e.user?.anonymous_id))];
+const cookieValue = async (context: import('@playwright/test').BrowserContext, name = ANON) =>
+  (await context.cookies()).find((c) => c.name === name)?.value;
+
+test('keeps the anonymous id across pages', async ({ page, context, site }) => {
+  await page.goto(site.page('/one.html'));
+  await site.expectEvents((e) => e.doc_path === '/one.html');
+  await page.goto(site.page('/two.html'));
+  const events = await site.expectEvents((e) => e.event_type === 'pageview', 2);
+  expect(anonIds(events)).toEqual([await cookieValue(context)]);
+  expect(anonIds(events)[0]).toMatch(UUID);
+});
+
+test("adopts the official tracker's __eventn_id_<key> cookie", async ({ page, context, site }) => {
+  await context.addCookies([{ name: `${ANON}_e2ekey123`, value: 'k3j5h6g7f8', url: site.url('/') }]);
+  await page.goto(site.page('/index.html'));
+  const [pv] = await site.expectEvents((e) => e.event_type === 'pageview');
+  expect(pv!.user!.anonymous_id).toBe('k3j5h6g7f8');
+  expect(await cookieValue(context)).toBe('k3j5h6g7f8');
+});
+
+test('uses the id the relay set with Set-Cookie', async ({ page, context, site }) => {
+  const serverId = '0f0e0d0c-0b0a-4909-8807-060504030201';
+  site.setCookie = `${ANON}=${serverId}; Path=/; Max-Age=34560000; SameSite=Lax`;
+  await page.goto(site.page('/one.html'));
+  await site.expectEvents((e) => e.doc_path === '/one.html');
+  expect(await cookieValue(context)).toBe(serverId);
+  await page.goto(site.page('/two.html'));
+  const [pv] = await site.expectEvents((e) => e.doc_path === '/two.html');
+  expect(pv!.user!.anonymous_id).toBe(serverId);
+});
+
+test('identify sends user_identify and marks later events, on later pages too', async ({ page, site }) => {
+  await page.goto(site.page('/login.html'));
+  await loaded(page);
+  const user = { id: 'u-1', email: 'ada@example.com', first_name: 'Ada', created_at: '2024-01-02T03:04:05Z', custom: { role: 'admin' } };
+  const company = { id: 'c-1', name: 'Acme', created_at: '2023-01-01T00:00:00Z', custom: { plan: 'pro' } };
+  await page.evaluate(([u, c]) => window.usermaven.identify(u!, c), [user, company]);
+  const [ident] = await site.expectEvents((e) => e.event_type === 'user_identify');
+  const anonymous_id = ident!.user!.anonymous_id;
+  expect(ident).toMatchObject({ user: { ...user, anonymous_id: expect.stringMatching(UUID) }, company, doc_path: '/login.html' });
+
+  await page.goto(site.page('/app.html'));
+  await loaded(page);
+  await page.evaluate(() => window.usermaven.track('upgraded', { amount: 100 }));
+  const [pv] = await site.expectEvents((e) => e.event_type === 'pageview' && e.doc_path === '/app.html');
+  const [ev] = await site.expectEvents((e) => e.event_type === 'upgraded');
+  for (const e of [pv, ev]) expect(e).toMatchObject({ user: { ...user, anonymous_id }, company });
+});
+
+const identifyForms = [
+  { form: "usermaven('id', user) with user.company", call: () => window.usermaven('id', { id: 'u-2', company: { id: 'c-2', name: 'Beta' } }) },
+  { form: 'usermaven.identify(user, company)', call: () => window.usermaven.identify({ id: 'u-2' }, { id: 'c-2', name: 'Beta' }) },
+];
+for (const { form, call } of identifyForms) {
+  test(`takes the company from ${form}`, async ({ page, site }) => {
+    await page.goto(site.page('/index.html'));
+    await loaded(page);
+    await page.evaluate(call);
+    const [ident] = await site.expectEvents((e) => e.event_type === 'user_identify');
+    expect(ident!.user).toEqual({ id: 'u-2', anonymous_id: expect.any(String) });
+    expect(ident!.company).toEqual({ id: 'c-2', name: 'Beta' });
+  });
+}
+
+test('identify with true remembers the user without sending user_identify', async ({ page, site }) => {
+  await page.goto(site.page('/index.html'));
+  await loaded(page);
+  await page.evaluate(() => {
+    window.usermaven('id', { id: 'u-3' }, true);
+    window.usermaven.track('after');
+  });
+  const [ev] = await site.expectEvents((e) => e.event_type === 'after');
+  expect(ev!.user).toMatchObject({ id: 'u-3' });
+  expect(names(site.events())).not.toContain('user_identify');
+});
+
+test('group sends a group event and marks later events with the company', async ({ page, site }) => {
+  await page.goto(site.page('/index.html'));
+  await loaded(page);
+  await page.evaluate(() => {
+    window.usermaven.group({ id: 'c-9', name: 'Gamma' });
+    window.usermaven.track('after');
+  });
+  const events = await site.expectEvents((e) => e.event_type === 'group' || e.event_type === 'after', 2);
+  for (const e of events) expect(e.company).toEqual({ id: 'c-9', name: 'Gamma' });
+});
+
+test('reset forgets user and company and starts a new visitor', async ({ page, context, site }) => {
+  await page.goto(site.page('/index.html'));
+  await loaded(page);
+  await page.evaluate(() => window.usermaven.identify({ id: 'u-4', email: 'x@y.z' }, { id: 'c-4' }));
+  const [ident] = await site.expectEvents((e) => e.event_type === 'user_identify');
+  await page.evaluate(() => window.usermaven.reset());
+  await page.goto(site.page('/next.html'));
+  const [pv] = await site.expectEvents((e) => e.doc_path === '/next.html');
+  expect(pv!.user).toEqual({ anonymous_id: expect.stringMatching(UUID) });
+  expect(pv).not.toHaveProperty('company');
+  expect(pv!.user!.anonymous_id).not.toBe(ident!.user!.anonymous_id);
+  expect(await cookieValue(context)).toBe(pv!.user!.anonymous_id);
+});
+
+// Blocked storage, as Chrome's "block all cookies" and sandboxed frames do it: access
+// throws a SecurityError; or, as some privacy tools do it, writes silently vanish.
+const blocked = [
+  {
+    name: 'cookies throw',
+    init: () => {
+      const deny = () => { throw new DOMException('blocked', 'SecurityError'); };
+      Object.defineProperty(Document.prototype, 'cookie', { get: deny, set: deny, configurable: true });
+    },
+    keepsId: true,
+  },
+  {
+    name: 'cookie writes vanish',
+    init: () => Object.defineProperty(Document.prototype, 'cookie', { get: () => '', set: () => {}, configurable: true }),
+    keepsId: true,
+  },
+  {
+    name: 'cookies and localStorage throw',
+    init: () => {
+      const deny = () => { throw new DOMException('blocked', 'SecurityError'); };
+      Object.defineProperty(Document.prototype, 'cookie', { get: deny, set: deny, configurable: true });
+      Object.defineProperty(window, 'localStorage', { get: deny, configurable: true });
+    },
+    keepsId: false,
+  },
+];
+for (const { name, init, keepsId } of blocked) {
+  test(`works when ${name}`, async ({ page, context, site }) => {
+    const errors: Error[] = [];
+    page.on('pageerror', (e) => errors.push(e));
+    await context.addInitScript(init);
+    await page.goto(site.page('/one.html'));
+    await loaded(page);
+    await page.evaluate(() => {
+      window.usermaven.identify({ id: 'u-5' });
+      window.usermaven.track('clicked');
+    });
+    const first = await site.expectEvents((e) => e.doc_path === '/one.html', 3);
+    expect(names(first)).toEqual(['pageview', 'user_identify', 'clicked']);
+    expect(anonIds(first)).toEqual([expect.stringMatching(UUID)]);
+    expect(first[2]!.user).toMatchObject({ id: 'u-5' });
+    await page.goto(site.page('/two.html'));
+    const [second] = await site.expectEvents((e) => e.doc_path === '/two.html');
+    if (keepsId) expect(second!.user).toEqual({ id: 'u-5', anonymous_id: first[0]!.user!.anonymous_id });
+    else expect(second!.user).toEqual({ anonymous_id: expect.stringMatching(UUID) });
+    expect(errors).toEqual([]);
+  });
+}
