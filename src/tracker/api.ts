@@ -39,7 +39,9 @@ const send = (event_type: string, event_attributes: Obj = {}) => {
     src: 'umbeacon',
     ...context(made?.u || location.href, made?.d ?? document.title),
   };
-  enqueue(e);
+  // A snapshot: later changes to the page's objects do not alter what is sent, and what
+  // cannot be serialized (a cycle, a BigInt) fails here, in the call, not later in a timer.
+  enqueue(JSON.parse(JSON.stringify(e)));
   return e;
 };
 
