@@ -40,7 +40,7 @@ test.describe('without a working sendBeacon events still arrive', () => {
     await page.evaluate(() => window.usermaven.track('beacon_refused'));
     await expectUpstream({ event_type: 'pageview', doc_path: '/beacon-false.html' });
     await expectUpstream({ event_type: 'beacon_refused' });
-    expect(await page.evaluate(() => (window as { refusedBeacons?: number }).refusedBeacons)).toBeGreaterThanOrEqual(2);
+    expect(await page.evaluate(() => (window as { refusedBeacons?: number }).refusedBeacons)).toBeGreaterThan(0);
     expect(outbox.map((r) => r.type)).not.toContain('ping');
   });
 });

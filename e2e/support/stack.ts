@@ -33,7 +33,9 @@ export interface Stack {
 /** Spawns `umbeacon serve` with `env` and resolves once it logged its `listening` line. */
 export async function startRelay(env: Record<string, string>): Promise<Relay> {
   const dataDir = mkdtempSync(join(tmpdir(), 'umbeacon-e2e-'));
-  const child = spawn(process.execPath, [join(ROOT, 'bin/umbeacon.js'), 'serve'], {
+  // E2E_RELAY_BIN runs the suite against another build of the same CLI.
+  const bin = process.env['E2E_RELAY_BIN'] ?? join(ROOT, 'bin/umbeacon.js');
+  const child = spawn(process.execPath, [bin, 'serve'], {
     cwd: ROOT,
     env: {
       PATH: process.env['PATH'] ?? '',
