@@ -1,0 +1,113 @@
+/**
+ * node:http ⇄ Web `Request`/`Response`: the few lines that let the relay core run under
+ * `http.createServer` (the shape of @hono/node-server's `serve({ fetch })`).
+ *
+ * Bodies are buffered (the relay refuses anything over 64 KiB anyway; the adapter stops
+ * reading at `maxBodyBytes`), responses are written whole — except `text/event-stream`,
+ * which is streamed and cancelled when the client goes away.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errorResponse, RelayError } from '../relay/errors.ts';
+import type { ConnInfo } from '../relay/handler.ts';
+
+export type WebHandler = (request: Request, conn?: ConnInfo) => Promise<Response>;
+
+/**
+ * @example
+ *   http.createServer(toNodeListener(createRelay({ spool }))).listen(8080);
+ */
+export function toNodeListener(handler: WebHandler, options: { maxBodyBytes?: number; fallbackHost?: string } = {}) {
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const fallbackHost = options.fallbackHost ?? 'localhost';
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    handle(req, res).catch((error: unknown) => {
+      // Only adapter failures land here (the handler turns its own errors into responses).
+      if (!res.headersSent) void send(res, errorResponse(error, req.url ?? '/'), req.method === 'HEAD');
+      else res.destroy();
+    });
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const controller = new AbortController();
+    res.on('close', () => controller.abort());
+    const method = req.method ?? 'GET';
+    let body: Buffer | undefined;
+    if (method !== 'GET' && method !== 'HEAD') {
+      const read = await readBody(req, maxBodyBytes);
+      if (read === null) {
+        await send(res, errorResponse(new RelayError(413, 'too_large', `body is larger than ${maxBodyBytes} bytes`), req.url ?? '/'), false);
+        req.destroy();
+        return;
+      }
+      body = read;
+    }
+    const headers = new Headers();
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      try {
+        headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+      } catch {
+        // node:http already rejects most malformed headers; skip what WHATWG Headers refuses.
+      }
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', `http://${req.headers.host ?? fallbackHost}`);
+    } catch {
+      url = new URL(req.url ?? '/', `http://${fallbackHost}`);
+    }
+    const init: RequestInit = { method, headers, signal: controller.signal };
+    if (body) init.body = new Uint8Array(body.buffer, body.byteOffset, body.byteLength) as Uint8Array<ArrayBuffer>;
+    const response = await handler(new Request(url, init), { remoteAddress: req.socket.remoteAddress });
+    await send(res, response, method === 'HEAD');
+  }
+}
+
+/** Buffer the body; null when it is over the limit. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > limit) {
+        over = true;
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!over) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    });
+    req.on('error', reject);
+  });
+}
+
+async function send(res: ServerResponse, response: Response, head: boolean): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, key) => {
+    if (key !== 'set-cookie') headers[key] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  const type = response.headers.get('content-type') ?? '';
+  if (response.body && type.startsWith('text/event-stream') && !head) {
+    res.writeHead(response.status, headers);
+    res.flushHeaders();
+    const reader = response.body.getReader();
+    res.on('close', () => void reader.cancel().catch(() => {}));
+    for (;;) {
+      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+      if (done || !value) break;
+      res.write(value);
+    }
+    res.end();
+    return;
+  }
+  const buf = response.body && !head ? Buffer.from(await response.arrayBuffer()) : undefined;
+  if (buf && !('content-length' in headers)) headers['content-length'] = String(buf.length);
+  res.writeHead(response.status, headers);
+  res.end(buf);
+}

@@ -1,0 +1,47 @@
+/**
+ * What the relay decides, never the browser: `api_key` (config), `source_ip` (the connection),
+ * `user_agent` (the header, when the event has none), `event_id` (kept, or minted), and
+ * `_timestamp` corrected for the client clock's skew.
+ *
+ * Skew: the tracker stamps each event with `_timestamp` (when it happened) and `sent_at` (when
+ * the request left), both on the client clock. The relay receives it at `now` on its own
+ * clock, so `now - sent_at` is the skew (plus network time, which is small next to the hours
+ * a wrong device clock can be off). Shifting `_timestamp` by it puts the event on server time
+ * while keeping how long ago it happened — right for events queued offline for days.
+ */
+import type { UpstreamEvent } from '../event.ts';
+import type { JsonObject } from './validate.ts';
+
+/** Fields a client may not set: the relay fills them or drops them. */
+const RELAY_OWNED = ['api_key', 'token', 'source_ip', 'sent_at'] as const;
+
+export interface EnrichContext {
+  apiKey: string;
+  now: number;
+  sourceIp?: string | undefined;
+  userAgent?: string | null | undefined;
+  newId: () => string;
+}
+
+export function enrich(event: JsonObject, ctx: EnrichContext): UpstreamEvent {
+  const out: JsonObject = {};
+  for (const key of Object.keys(event)) if (!(RELAY_OWNED as readonly string[]).includes(key)) out[key] = event[key];
+  const sentAt = finite(event['sent_at']);
+  const happened = finite(event['_timestamp']);
+  let timestamp: number;
+  if (sentAt !== undefined) timestamp = (happened ?? sentAt) + (ctx.now - sentAt);
+  else timestamp = happened ?? ctx.now;
+  // An event cannot have happened after it arrived; a clock far ahead with no sent_at would
+  // otherwise put it in the future.
+  if (timestamp > ctx.now) timestamp = ctx.now;
+  out['_timestamp'] = Math.round(timestamp);
+  out['api_key'] = ctx.apiKey;
+  if (typeof event['event_id'] !== 'string') out['event_id'] = ctx.newId();
+  if (ctx.sourceIp) out['source_ip'] = ctx.sourceIp;
+  if (typeof out['user_agent'] !== 'string' && ctx.userAgent) out['user_agent'] = ctx.userAgent;
+  return out as UpstreamEvent;
+}
+
+function finite(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}

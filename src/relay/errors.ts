@@ -1,0 +1,44 @@
+/**
+ * Typed errors of the relay and the one place that turns them into Responses.
+ * Messages are written for the person reading the 4xx body: what is wrong and, where it
+ * helps, what to send instead. No message ever carries the token or the upstream URL.
+ */
+import { SpoolFullError } from './spool.ts';
+
+export class RelayError extends Error {
+  constructor(
+    readonly status: number,
+    /** Stable machine-readable reason, also the key of the reject counters in logs. */
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'RelayError';
+  }
+}
+
+export const badRequest = (code: string, message: string) => new RelayError(400, code, message);
+
+/** JSON body `{"status":"error","error":code,"message":…}` with the error's status. */
+export function errorResponse(error: unknown, route: string): Response {
+  if (error instanceof RelayError) return json(error.status, { status: 'error', error: error.code, message: error.message, route }, error.headers);
+  if (error instanceof SpoolFullError) {
+    return json(503, { status: 'error', error: 'spool_full', message: error.message, route }, { 'retry-after': '30' });
+  }
+  return json(500, { status: 'error', error: 'internal', message: 'the relay failed to store the events; retry later', route });
+}
+
+/** Which reason a failure counts under in logs and /healthz. */
+export function errorCode(error: unknown): string {
+  if (error instanceof RelayError) return error.code;
+  if (error instanceof SpoolFullError) return 'spool_full';
+  return 'internal';
+}
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  });
+}

@@ -1,0 +1,22 @@
+/**
+ * umbeacon/relay — the runtime-neutral relay core: a Web-standard handler plus the pieces a
+ * runtime adapter wires together (spool, forwarder, upstream, logger, live feed).
+ *
+ * @example
+ *   import { createRelay, createMemorySpool, createForwarder, createUpstream } from 'umbeacon/relay';
+ *   const spool = createMemorySpool();
+ *   const forwarder = createForwarder({ spool, upstream: createUpstream({ apiKey, serverToken }) });
+ *   const relay = createRelay({ spool, apiKey, onStored: forwarder.kick });
+ *   forwarder.start();
+ *   export default { fetch: (request: Request) => relay(request) };
+ */
+export { createRelay, DEFAULT_PATHS, type RelayOptions, type RelayHandler, type RelayPaths, type ConnInfo } from './handler.ts';
+export { createForwarder, systemClock, type Forwarder, type ForwarderOptions, type ForwarderStatus, type Clock } from './forward.ts';
+export { createMemorySpool, type MemorySpool } from './memory-spool.ts';
+export { SpoolFullError, type Spool, type SpoolBatch, type SpoolStats } from './spool.ts';
+export { createUpstream, DEFAULT_UPSTREAM_URL, S2S_PATH, backoffMs, retryDelayMs, parseRetryAfter, type Upstream, type SendResult } from './upstream.ts';
+export { createJsonLogger, silentLogger, type Logger, type LogFields } from './log.ts';
+export { createEventFeed, type EventFeed, type EventSummary } from './feed.ts';
+export { parseTrustProxy, clientAddress, type TrustProxy } from './client-ip.ts';
+export { RelayError, errorResponse } from './errors.ts';
+export { parseEvents, readBody } from './validate.ts';

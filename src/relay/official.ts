@@ -1,0 +1,29 @@
+/**
+ * What the official Usermaven browser SDK (@usermaven/sdk-js 1.5.x) sends when its
+ * `data-tracking-host` points at this relay, mapped onto the s2s wire format.
+ *
+ * Read from node_modules/@usermaven/sdk-js/dist/usermaven.es.js (createEventPayload and the
+ * beacon/fetch/XHR transports): it POSTs `${trackingHost}/api/v1/event?token=${key}` with a JSON
+ * array (`application/json`, a Blob for sendBeacon), each event carrying `utc_time` (ISO string)
+ * instead of `_timestamp`, `api_key`, `event_id` and `user.anonymous_id` as 10-character base36
+ * ids, `src: "usermaven"`, `namespace`, `local_tz_offset`; it keeps the anonymous id in the
+ * cookie `__eventn_id_${key}`. Extra query parameters (`cookie_policy`, `ip_policy`) are
+ * optional.
+ */
+import { ANON_COOKIE } from '../event.ts';
+import type { JsonObject } from './validate.ts';
+
+/** `utc_time` → `_timestamp`; everything else passes through to the common validation. */
+export function fromOfficial(event: JsonObject): JsonObject {
+  const utc = event['utc_time'];
+  if (typeof utc !== 'string' || event['_timestamp'] !== undefined) return event;
+  const { utc_time: _dropped, ...rest } = event;
+  const at = Date.parse(utc);
+  return Number.isNaN(at) ? rest : { ...rest, _timestamp: at };
+}
+
+/** The cookie the official SDK reads its anonymous id from. */
+export function officialCookieName(apiKey: string): string | undefined {
+  // Only keys that are safe as a cookie name (RFC 6265 §4.1.1 token characters we expect).
+  return /^[A-Za-z0-9_-]{1,100}$/.test(apiKey) ? `${ANON_COOKIE}_${apiKey}` : undefined;
+}

@@ -1,0 +1,45 @@
+/**
+ * Serving the tracker: the built `public/u.js` with the collect path baked in, an ETag, and
+ * cache headers. The tracker's source holds the literal `"/u/e"` exactly once (a promise of
+ * the tracker build), which is replaced by the configured path so the script posts wherever
+ * this relay listens.
+ */
+export const DEFAULT_COLLECT_LITERAL = '"/u/e"';
+
+export interface ServedScript {
+  body: string;
+  etag: string;
+}
+
+/** Rewrite and fingerprint once per distinct source; `load` is called per request. */
+export function createScriptServer(load: () => string | null | Promise<string | null>, collectPath: string, onMissingLiteral?: () => void) {
+  let lastSource: string | null = null;
+  let served: Promise<ServedScript> | null = null;
+  return async (): Promise<ServedScript | null> => {
+    const source = await load();
+    if (source === null) return null;
+    if (source !== lastSource || !served) {
+      lastSource = source;
+      served = prepare(source, collectPath, onMissingLiteral);
+    }
+    return served;
+  };
+}
+
+async function prepare(source: string, collectPath: string, onMissingLiteral?: () => void): Promise<ServedScript> {
+  let body = source;
+  if (collectPath !== '/u/e') {
+    if (source.includes(DEFAULT_COLLECT_LITERAL)) body = source.split(DEFAULT_COLLECT_LITERAL).join(JSON.stringify(collectPath));
+    else onMissingLiteral?.();
+  }
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body));
+  const hex = Array.from(new Uint8Array(digest).subarray(0, 12), (b) => b.toString(16).padStart(2, '0')).join('');
+  return { body, etag: `"${hex}"` };
+}
+
+/** RFC 9110 §13.1.2: If-None-Match is a list of entity tags, or `*`; weak comparison. */
+export function etagMatches(header: string | null, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+}
