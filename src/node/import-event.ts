@@ -59,11 +59,12 @@ export function convertRecord(text: string, options: ConvertOptions): Converted 
   }
 
   const eventId = given ?? idFromText(text);
-  const out: Record<string, unknown> = { api_key: options.apiKey };
-  for (const key in source) if (!DROPPED.has(key)) out[key] = source[key];
-  out.event_id = eventId;
-  out._timestamp = timestamp;
-  const json = JSON.stringify(out);
+  // Fill in the parsed object itself (no copy: this runs a million times per import).
+  for (const key of DROPPED) if (key in source) delete source[key];
+  source.api_key = options.apiKey;
+  source.event_id = eventId;
+  source._timestamp = timestamp;
+  const json = JSON.stringify(source);
   const bytes = Buffer.byteLength(json);
   if (bytes > LIMITS.clientEventBytes) return fail(`event is ${bytes} bytes; the limit is ${LIMITS.clientEventBytes}`);
   return { ok: true, json, bytes, eventId, timestamp };

@@ -9,7 +9,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LIMITS } from '../event.ts';
 import { createUpstream, retryDelayMs, type Upstream } from '../relay/upstream.ts';
-import { CheckpointError, loadCheckpoint, saveCheckpoint, tailHash, verifyCheckpoint, type Checkpoint } from './import-checkpoint.ts';
+import { CheckpointError, loadCheckpoint, openCheckpointWriter, tailHash, verifyCheckpoint, type Checkpoint, type CheckpointWriter } from './import-checkpoint.ts';
 import { convertRecord } from './import-event.ts';
 import { readRecords, type InputFormat, type RawRecord } from './import-reader.ts';
 import { openReport, type SkippedRecord } from './import-report.ts';
@@ -264,9 +264,13 @@ export function startImport(options: ImportOptions): ImportRun {
       }
       if (last) write(committed, false, last.tail);
     };
+    let writer: CheckpointWriter | undefined;
+    let finishedRun = false;
     const write = (at: Position, complete: boolean, tail?: Batch['tail']) => {
-      if (dryRun) return;
-      saveCheckpoint(checkpointPath, {
+      // After the summary, a request abandoned at an interrupt may still land: leave the file be.
+      if (dryRun || finishedRun) return;
+      writer ??= openCheckpointWriter(checkpointPath);
+      writer.save({
         version: 1,
         input,
         format,
@@ -320,7 +324,7 @@ export function startImport(options: ImportOptions): ImportRun {
           // Something in the batch is refused: halve until the refused events stand alone.
           if (chunk.jsons.length === 1) {
             pending.shift();
-            skip({ ...chunk.where[0]!, reason: `the upstream refused it: ${result.reason}` });
+            skip({ ...chunk.where[0]!, reason: `the upstream refused it: ${result.reason}`, text: chunk.jsons[0]! });
           } else {
             const mid = Math.ceil(chunk.jsons.length / 2);
             pending.splice(0, 1, { jsons: chunk.jsons.slice(0, mid), where: chunk.where.slice(0, mid) }, { jsons: chunk.jsons.slice(mid), where: chunk.where.slice(mid) });
@@ -402,7 +406,7 @@ export function startImport(options: ImportOptions): ImportRun {
           }
           batch ??= newBatch();
           batch.jsons.push(converted.json);
-          batch.where.push(where(record, index, ''));
+          batch.where.push({ line: record.line, record: index, offset: record.start, reason: '', text: '' });
           batch.bytes += converted.bytes + 1;
           batch.end = position;
           batch.tail = { start: record.start, text: record.text };
@@ -434,6 +438,8 @@ export function startImport(options: ImportOptions): ImportRun {
       committed = position;
       write(position, true);
     }
+    finishedRun = true;
+    writer?.close();
     const summary: ImportSummary = { ...progress(), ...base, outcome: final };
     if (reason) summary.reason = reason;
     if (final !== 'done' && !dryRun) summary.resumeLine = committed.line;
@@ -449,7 +455,7 @@ function where(record: RawRecord, index: number, reason: string): SkippedRecord 
 
 /** The input's bytes from `offset` on. */
 function openInput(input: string, offset: number, stdin?: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  if (input !== '-') return createReadStream(input, { start: offset, highWaterMark: 1 << 20 });
+  if (input !== '-') return createReadStream(input, { start: offset, highWaterMark: 1 << 16 });
   const source = stdin ?? (process.stdin as AsyncIterable<Uint8Array>);
   return offset > 0 ? skipBytes(source, offset) : source;
 }

@@ -1,0 +1,95 @@
+// Import benchmark: 1,000,000 generated events through the built CLI
+// (`node bin/umbeacon.js import FILE`) into a local fake upstream. Prints events/s and the
+// importer's peak RSS. Goals: ≥ 50,000 events/s, peak RSS < 200 MB. Measures; never fails on a number.
+//   node bench/import.bench.mjs [events]     (needs `node build.mjs` first; `npm run bench` does it)
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+
+const EVENTS = Number(process.argv[2] ?? 1_000_000);
+const GOAL_RATE = 50_000;
+const GOAL_RSS_MB = 200;
+const root = new URL('..', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'umbeacon-import-bench-'));
+const input = join(dir, 'events.ndjson');
+
+// --- input: realistic historical events, a third with ISO timestamps, none with event_id ---
+const t0 = Date.UTC(2024, 0, 1);
+const out = createWriteStream(input);
+for (let i = 0; i < EVENTS; i += 10_000) {
+  let chunk = '';
+  for (let j = i; j < Math.min(EVENTS, i + 10_000); j++) {
+    const ms = t0 + j * 50;
+    chunk +=
+      JSON.stringify({
+        event_type: j % 5 === 0 ? 'signup' : 'page_view',
+        _timestamp: j % 3 === 0 ? new Date(ms).toISOString() : ms,
+        user: { id: `user-${j % 9973}`, email: `user${j % 9973}@example.com` },
+        event_attributes: { n: j, plan: j % 2 ? 'pro' : 'free' },
+        url: `https://example.com/docs/page-${j % 500}`,
+      }) + '\n';
+  }
+  if (!out.write(chunk)) await once(out, 'drain');
+}
+out.end();
+await once(out, 'finish');
+const inputMb = statSync(input).size / 1048576;
+
+// --- a lean fake upstream: checks the path and token, counts events, answers ok ---
+const apiKey = 'bench-key';
+const serverToken = 'bench-token';
+let received = 0;
+let requests = 0;
+const server = createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    requests++;
+    const url = new URL(req.url, 'http://x');
+    if (url.pathname !== '/api/v1/s2s/event' || url.searchParams.get('token') !== `${apiKey}.${serverToken}`) {
+      res.writeHead(401).end('{"status":"error"}');
+      return;
+    }
+    received += JSON.parse(Buffer.concat(chunks).toString('utf8')).length;
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+  });
+});
+server.listen(0, '127.0.0.1');
+await once(server, 'listening');
+const { port } = server.address();
+
+// --- the import: the real CLI in its own process; it reports its peak RSS on exit ---
+const preload = `data:text/javascript,process.on('exit',()=>{const u=process.resourceUsage();process.stderr.write('\\nmaxrss-kb '+u.maxRSS+' cpu-us '+(u.userCPUTime+u.systemCPUTime)+'\\n')})`;
+const started = performance.now();
+const child = spawn(process.execPath, ['--import', preload, 'bin/umbeacon.js', 'import', input, '--no-progress', '--json'], {
+  cwd: root,
+  env: { ...process.env, USERMAVEN_API_KEY: apiKey, USERMAVEN_SERVER_TOKEN: serverToken, USERMAVEN_URL: `http://127.0.0.1:${port}` },
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+let stdout = '';
+let stderr = '';
+child.stdout.on('data', (c) => (stdout += c));
+child.stderr.on('data', (c) => (stderr += c));
+const [code] = await once(child, 'close');
+const seconds = (performance.now() - started) / 1000;
+server.close();
+rmSync(dir, { recursive: true, force: true });
+
+const rssMb = Number(/maxrss-kb (\d+)/.exec(stderr)?.[1] ?? NaN) / 1024;
+const cpuSeconds = Number(/cpu-us (\d+)/.exec(stderr)?.[1] ?? NaN) / 1e6;
+const rate = Math.round(EVENTS / seconds);
+let summary = {};
+try {
+  summary = JSON.parse(stdout);
+} catch {
+  console.log(`import exited ${code}:\n${stdout}\n${stderr}`);
+}
+const mark = (ok) => (ok ? 'meets goal' : 'BELOW GOAL');
+console.log(`import: ${EVENTS.toLocaleString('en-US')} events (${inputMb.toFixed(0)} MB NDJSON) → local fake upstream`);
+console.log(`  exit ${code}, ${summary.outcome ?? '?'}; upstream received ${received.toLocaleString('en-US')} events in ${requests} requests`);
+console.log(`  ${seconds.toFixed(2)} s wall (process start to exit), importer CPU ${cpuSeconds.toFixed(2)} s (${Math.round(EVENTS / cpuSeconds).toLocaleString('en-US')} events per CPU-second)`);
+console.log(`  ${rate.toLocaleString('en-US')} events/s   (goal ≥ ${GOAL_RATE.toLocaleString('en-US')}: ${mark(rate >= GOAL_RATE)})`);
+console.log(`  peak RSS ${rssMb.toFixed(1)} MB   (goal < ${GOAL_RSS_MB} MB: ${mark(rssMb < GOAL_RSS_MB)})`);
