@@ -25,6 +25,8 @@ export interface Capture {
   requests: Received[];
   /** Every event received, in arrival order. */
   events(): InboundEvent[];
+  /** How many collect requests were answered with a failNext status. */
+  refused: number;
   /** Answer the next `n` collect requests with this status instead of 204. */
   failNext(n: number, status: number): void;
   /** Set-Cookie on collect answers, as the relay refreshes `__eventn_id`. */
@@ -49,6 +51,7 @@ export async function startCapture(): Promise<Capture> {
         const body = Buffer.concat(chunks).toString('utf8');
         if (failing > 0) {
           failing--;
+          capture.refused++;
           res.writeHead(failStatus).end();
           return;
         }
@@ -86,6 +89,7 @@ export async function startCapture(): Promise<Capture> {
       failStatus = status;
     },
     setCookie: undefined,
+    refused: 0,
     close: () =>
       new Promise<void>((ok) => {
         server.closeAllConnections();

@@ -1,0 +1,132 @@
+import { expect, loaded, names, test } from './fixture.ts';
+
+const outbox = (page: import('@playwright/test').Page) =>
+  page.evaluate(() => ((JSON.parse(localStorage.getItem('um_o') || 'null') || []) as { event_type: string }[]).map((e) => e.event_type));
+
+test('an event tracked right before a navigation arrives', async ({ page, site }) => {
+  await page.goto(site.page('/index.html'));
+  await loaded(page);
+  await page.evaluate(() => {
+    window.usermaven.track('leaving', { via: 'link' });
+    document.getElementById('away')!.click();
+  });
+  await expect(page).toHaveTitle('Away, no tracker');
+  await site.expectEvents((e) => e.event_type === 'leaving');
+});
+
+test('an event tracked right before the tab closes arrives', async ({ page, site }) => {
+  await page.goto(site.page('/index.html'));
+  await loaded(page);
+  await page.evaluate(() => window.usermaven.track('closing'));
+  await page.close({ runBeforeUnload: true });
+  await site.expectEvents((e) => e.event_type === 'closing');
+});
+
+// Browsers without sendBeacon, a sendBeacon that refuses (returns false: over quota or
+// blocked), and one a privacy extension made throw.
+const beacons = [
+  { name: 'sendBeacon is missing', init: () => { delete (Navigator.prototype as any).sendBeacon; } },
+  { name: 'sendBeacon returns false', init: () => { Navigator.prototype.sendBeacon = () => false; } },
+  { name: 'sendBeacon throws', init: () => { Navigator.prototype.sendBeacon = () => { throw new TypeError('blocked'); }; } },
+];
+for (const { name, init } of beacons) {
+  test(`when ${name} events still arrive, also on unload`, async ({ page, context, site }) => {
+    await context.addInitScript(init);
+    await page.goto(site.page('/index.html'));
+    await loaded(page);
+    await page.evaluate(() => window.usermaven.track('live'));
+    await site.expectEvents((e) => e.event_type === 'live');
+    await page.evaluate(() => {
+      window.usermaven.track('leaving');
+      document.getElementById('away')!.click();
+    });
+    await site.expectEvents((e) => e.event_type === 'leaving');
+    // At least once: a fallback racing the page's unload may deliver a batch twice, always
+    // under the same event_id, which the upstream de-duplicates on.
+    const byId = new Map(site.events().map((e) => [e.event_id, e.event_type]));
+    expect([...byId.values()]).toEqual(['pageview', 'live', 'leaving']);
+    expect(site.requests.every((r) => r.headers['content-type'] === 'text/plain;charset=UTF-8')).toBe(true);
+  });
+}
+
+test('offline events wait in localStorage and leave when the browser is online again', async ({ page, context, site }) => {
+  await page.goto(site.page('/index.html'));
+  await site.expectEvents((e) => e.event_type === 'pageview');
+  await context.setOffline(true);
+  await page.evaluate(() => {
+    window.usermaven.track('offline_1');
+    window.usermaven.track('offline_2');
+  });
+  await expect.poll(() => outbox(page)).toEqual(['offline_1', 'offline_2']);
+  await page.evaluate(() => window.usermaven.track('offline_3'));
+  await expect.poll(() => outbox(page)).toEqual(['offline_1', 'offline_2', 'offline_3']);
+  expect(names(site.events())).toEqual(['pageview']);
+
+  await context.setOffline(false);
+  await site.expectEvents((e) => e.event_type.startsWith('offline_'), 3);
+  expect(names(site.events())).toEqual(['pageview', 'offline_1', 'offline_2', 'offline_3']);
+  expect(await outbox(page)).toEqual([]);
+  const offline = site.events().slice(1);
+  for (const e of offline) expect(e.sent_at).toBeGreaterThan(e._timestamp!);
+});
+
+test('events of a tab closed offline leave with the next page', async ({ context, site }) => {
+  const first = await context.newPage();
+  await first.goto(site.page('/index.html'));
+  await site.expectEvents((e) => e.event_type === 'pageview');
+  await context.setOffline(true);
+  await first.evaluate(() => window.usermaven.track('closed_offline'));
+  await first.close({ runBeforeUnload: true });
+  if (!first.isClosed()) await first.waitForEvent('close');
+  await context.setOffline(false);
+
+  const next = await context.newPage();
+  await next.goto(site.page('/next.html'));
+  await site.expectEvents((e) => e.event_type === 'closed_offline');
+  await site.expectEvents((e) => e.doc_path === '/next.html');
+  expect(names(site.events()).sort()).toEqual(['closed_offline', 'pageview', 'pageview']);
+});
+
+test('a 5xx answer keeps the batch and sends it with the next one', async ({ page, context, site }) => {
+  // Only fetch reports the answer; a beacon's answer is invisible to the page.
+  await context.addInitScript(() => { delete (Navigator.prototype as any).sendBeacon; });
+  await page.goto(site.page('/index.html'));
+  await site.expectEvents((e) => e.event_type === 'pageview');
+  site.failNext(1, 503);
+  await page.evaluate(() => window.usermaven.track('refused_once'));
+  await expect.poll(() => site.refused).toBe(1);
+  await expect.poll(() => outbox(page)).toEqual(['refused_once']);
+  await page.evaluate(() => window.usermaven.track('next'));
+  await site.expectEvents((e) => e.event_type === 'next');
+  expect(names(site.events())).toEqual(['pageview', 'refused_once', 'next']);
+});
+
+test('a 4xx answer drops the batch: the relay refuses it for good', async ({ page, context, site }) => {
+  await context.addInitScript(() => { delete (Navigator.prototype as any).sendBeacon; });
+  await page.goto(site.page('/index.html'));
+  await site.expectEvents((e) => e.event_type === 'pageview');
+  site.failNext(1, 400);
+  await page.evaluate(() => window.usermaven.track('refused'));
+  await expect.poll(() => site.refused).toBe(1);
+  await page.evaluate(() => window.usermaven.track('next'));
+  await site.expectEvents((e) => e.event_type === 'next');
+  expect(names(site.events())).toEqual(['pageview', 'next']);
+  expect(await outbox(page)).toEqual([]);
+});
+
+test('batches are split to stay under 64 KiB, and an event over the limit is dropped', async ({ page, site }) => {
+  await page.goto(site.page('/index.html'));
+  await site.expectEvents((e) => e.event_type === 'pageview');
+  await page.evaluate(() => {
+    const text = (n: number) => 'é'.repeat(n); // 2 bytes each in UTF-8
+    for (let i = 0; i < 5; i++) window.usermaven.track('big_' + i, { text: text(10_000) });
+    window.usermaven.track('huge', { text: text(40_000) });
+    window.usermaven.track('small');
+  });
+  await site.expectEvents((e) => e.event_type === 'small');
+  await site.expectEvents((e) => e.event_type.startsWith('big_'), 5);
+  expect(names(site.events())).not.toContain('huge');
+  const sizes = site.requests.map((r) => Buffer.byteLength(r.body));
+  expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);
+  expect(site.requests.length).toBeGreaterThanOrEqual(3);
+});
