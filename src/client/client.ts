@@ -1,0 +1,252 @@
+/**
+ * The Node client: backend events with the relay's reliability. Events go into a spool — in
+ * memory, or on disk under `dataDir` — and the relay's forwarder sends them from there in bulk,
+ * with the relay's retry policy. One implementation of batching, retry and durability, not two.
+ */
+import { LIMITS, type CompanyTraits, type UserTraits } from '../event.ts';
+import { createForwarder, type Clock, type ForwarderStatus } from '../relay/forward.ts';
+import type { Logger } from '../relay/log.ts';
+import { createMemorySpool } from '../relay/memory-spool.ts';
+import type { Spool } from '../relay/spool.ts';
+import { createUpstream } from '../relay/upstream.ts';
+import { createFileSpool } from '../node/file-spool.ts';
+import { buildEvent, isPlainObject, type EventOptions } from './build-event.ts';
+
+export interface ClientOptions {
+  /** Usermaven API key (the workspace key). */
+  apiKey: string;
+  /** Usermaven server token. A secret: never in a log line or an error message. */
+  serverToken: string;
+  /** Events API base URL (default `https://events.usermaven.com`). */
+  url?: string;
+  /**
+   * Keep the queue on disk here: `track` resolves once the event is fsynced, and a process that
+   * dies before sending loses nothing — the next client on the same directory sends it.
+   * Without it the queue is in memory and lost if the process exits before `close()`.
+   */
+  dataDir?: string;
+  /** Send as soon as this many events wait (default 100; at most 500). */
+  flushAt?: number;
+  /** Otherwise send this long after the first waiting event (default 1000 ms). */
+  flushIntervalMs?: number;
+  /** Cap on queued bytes: 16 MB in memory, 256 MB on disk by default. Beyond it `track` rejects. */
+  maxQueueBytes?: number;
+  /** Upstream request timeout (default 15 s). */
+  timeoutMs?: number;
+  /**
+   * Told about what goes wrong in the background: the upstream failing or recovering, an event
+   * it refused (kept in `dataDir/dead-letter.ndjson` with a dataDir), the queue full.
+   * Default: one line on stderr each.
+   */
+  onError?: (error: Error) => void;
+  /** For tests: the `fetch` used to reach the upstream. */
+  fetch?: typeof fetch;
+}
+
+export interface ClientStats {
+  /** Events waiting to be sent. */
+  queued: number;
+  /** Events the upstream acknowledged since this client started. */
+  sent: number;
+  /** Events the upstream refused for good. */
+  refused: number;
+  /** The upstream's last failure, if it is failing now. */
+  lastError?: string;
+}
+
+export interface Client {
+  /**
+   * Queues an event. Throws a `TypeError` at once on a wrong call. The promise resolves when the
+   * event is queued — on disk, with `dataDir` — and rejects only when it could not be (queue full,
+   * client closed); not awaiting it is fine, a rejection then only reaches `onError`.
+   */
+  track(eventType: string, attributes?: Record<string, unknown>, options?: EventOptions): Promise<void>;
+  /** Sends `user_identify` for a signed-in user: `user.id` (or `email`) is required. */
+  identify(user: UserTraits, company?: CompanyTraits, options?: Omit<EventOptions, 'user' | 'company'>): Promise<void>;
+  /** Sends a `group` event tying the user (in `options.user`) to a company. */
+  group(company: CompanyTraits, options?: Omit<EventOptions, 'company'>): Promise<void>;
+  /** Sends everything queued so far. Resolves true once the queue is empty, false if `timeoutMs` ran out first. */
+  flush(timeoutMs?: number): Promise<boolean>;
+  /**
+   * Flushes (up to `timeoutMs`, default 10 s), then stops. True when nothing was left behind; with a
+   * `dataDir`, whatever was left is sent by the next client on that directory.
+   */
+  close(timeoutMs?: number): Promise<boolean>;
+  stats(): ClientStats;
+}
+
+/**
+ * Creates a client. Usable at once; with `dataDir` the on-disk queue opens in the background and
+ * the first calls wait for it.
+ *
+ * @example
+ *   import { createClient, anonymousIdFrom } from 'umbeacon/client';
+ *
+ *   const usermaven = createClient({
+ *     apiKey: process.env.USERMAVEN_API_KEY!,
+ *     serverToken: process.env.USERMAVEN_SERVER_TOKEN!,
+ *     dataDir: './data/usermaven-client', // optional: survive crashes
+ *   });
+ *   await usermaven.track('plan_upgraded', { plan: 'pro' }, { user: { id: '42' }, anonymousId: anonymousIdFrom(req) });
+ *   process.on('SIGTERM', () => usermaven.close().then(() => process.exit(0)));
+ */
+export function createClient(options: ClientOptions): Client {
+  if (!isPlainObject(options)) throw new TypeError("createClient({ apiKey, serverToken }) takes an options object, e.g. createClient({ apiKey: process.env.USERMAVEN_API_KEY, serverToken: process.env.USERMAVEN_SERVER_TOKEN })");
+  for (const field of ['apiKey', 'serverToken'] as const) {
+    if (typeof options[field] !== 'string' || options[field] === '') {
+      throw new TypeError(`createClient: ${field} must be a non-empty string — usually process.env.${field === 'apiKey' ? 'USERMAVEN_API_KEY' : 'USERMAVEN_SERVER_TOKEN'}`);
+    }
+  }
+  if (options.url !== undefined) {
+    try {
+      new URL(options.url);
+    } catch {
+      throw new TypeError(`createClient: url must be an absolute URL such as https://events.usermaven.com (got ${JSON.stringify(String(options.url).slice(0, 60))})`);
+    }
+  }
+  const { apiKey } = options;
+  const flushAt = Math.max(1, Math.min(LIMITS.upstreamEvents, options.flushAt ?? 100));
+  const report = options.onError ?? ((error: Error) => process.stderr.write(`umbeacon client: ${error.message}\n`));
+  const upstream = createUpstream({
+    apiKey,
+    serverToken: options.serverToken,
+    ...(options.url ? { url: options.url } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+
+  let refused = 0;
+  const logger: Logger = {
+    info() {},
+    warn(msg, fields) {
+      if (msg === 'dead letter') refused++;
+      report(new Error(`${msg}${fields?.['reason'] ? `: ${String(fields['reason'])}` : ''}`));
+    },
+    error(msg, fields) {
+      report(new Error(`${msg}${fields?.['reason'] ? `: ${String(fields['reason'])}` : ''}`));
+    },
+  };
+
+  // The memory spool would keep refused events forever; the client reports and drops them.
+  // The file spool keeps them in dead-letter.ndjson, where an operator can look.
+  const opened: Promise<Spool> = options.dataDir
+    ? createFileSpool({ dir: options.dataDir, maxBytes: options.maxQueueBytes ?? 256 * 1024 * 1024, logger })
+    : Promise.resolve(dropDeadLetters(createMemorySpool({ maxBytes: options.maxQueueBytes ?? 16 * 1024 * 1024 })));
+  let spool: Spool | undefined;
+  let forwarder: ReturnType<typeof createForwarder> | undefined;
+  // Timers keep the process alive only while events wait: an idle client does not hold it open.
+  const clock: Clock = {
+    now: Date.now,
+    sleep: (ms, signal) =>
+      new Promise<void>((resolve) => {
+        if (signal.aborted) return resolve();
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        if ((spool?.stats().depth ?? 0) === 0) timer.unref();
+        signal.addEventListener('abort', done, { once: true });
+      }),
+  };
+  const ready = opened.then((s) => {
+    spool = s;
+    forwarder = createForwarder({
+      spool: s,
+      upstream,
+      logger,
+      clock,
+      maxEvents: flushAt,
+      maxBytes: LIMITS.upstreamBytes,
+      lingerMs: options.flushIntervalMs ?? 1000,
+    });
+    if (!closed) forwarder.start();
+    return s;
+  });
+  ready.catch((error: unknown) => report(new Error(`cannot open the queue in ${options.dataDir}: ${(error as Error).message}`)));
+
+  let closed = false;
+  const pending = new Set<Promise<void>>();
+
+  const enqueue = (json: string): Promise<void> => {
+    if (closed) return handled(Promise.reject(new Error('the client is closed; create a new one')));
+    const stored = ready.then(async (s) => {
+      await s.append([json]);
+      // "Send at 100 events": a full batch is waiting, so cut the 1 s wait short.
+      if (s.stats().depth >= flushAt) void forwarder?.drain(0);
+      else forwarder?.kick();
+    });
+    const tracked = stored.then(
+      () => {},
+      (error: unknown) => report(new Error(`event not queued: ${(error as Error).message}`)),
+    );
+    pending.add(tracked);
+    void tracked.finally(() => pending.delete(tracked));
+    return handled(stored);
+  };
+
+  const flush = async (timeoutMs = 30_000): Promise<boolean> => {
+    await Promise.allSettled([...pending]);
+    try {
+      await ready;
+    } catch {
+      return false;
+    }
+    return forwarder!.drain(timeoutMs);
+  };
+
+  return {
+    track(eventType, attributes, opts) {
+      return enqueue(buildEvent('track', apiKey, eventType, attributes, opts, Date.now()).json);
+    },
+    identify(user, company, opts) {
+      if (!isPlainObject(user) || (user.id === undefined && user.email === undefined)) {
+        throw new TypeError("identify: pass the signed-in user with an id or email, e.g. identify({ id: '42', email: 'ada@example.com' }, { id: '7', name: 'Acme' })");
+      }
+      if (company !== undefined && !isPlainObject(company)) {
+        throw new TypeError("identify: company must be an object such as { id: '7', name: 'Acme' }, or left out");
+      }
+      return enqueue(buildEvent('identify', apiKey, 'user_identify', undefined, { ...opts, user, ...(company ? { company } : {}) }, Date.now()).json);
+    },
+    group(company, opts) {
+      if (!isPlainObject(company) || (company.id === undefined && company.name === undefined)) {
+        throw new TypeError("group: pass the company with an id, e.g. group({ id: '7', name: 'Acme' }, { user: { id: '42' } })");
+      }
+      return enqueue(buildEvent('group', apiKey, 'group', undefined, { ...opts, company }, Date.now()).json);
+    },
+    flush,
+    async close(timeoutMs = 10_000) {
+      if (closed) return (spool?.stats().depth ?? 0) === 0;
+      const delivered = await flush(timeoutMs);
+      closed = true;
+      let left = 0;
+      try {
+        const s = await ready;
+        await forwarder!.stop();
+        left = s.stats().depth;
+        await s.close();
+      } catch {
+        return false;
+      }
+      if (left > 0 && !options.dataDir) report(new Error(`closed with ${left} event(s) unsent; they are lost (pass dataDir to keep them on disk)`));
+      return delivered && left === 0;
+    },
+    stats() {
+      const status: Partial<ForwarderStatus> = forwarder?.status() ?? {};
+      const out: ClientStats = { queued: spool?.stats().depth ?? pending.size, sent: status.sentEvents ?? 0, refused };
+      if (status.consecutiveFailures && status.lastError) out.lastError = status.lastError;
+      return out;
+    },
+  };
+}
+
+/** A promise whose rejection is reported elsewhere: un-awaited, it must not crash the process. */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
+function dropDeadLetters(spool: Spool): Spool {
+  return { ...spool, deadLetter: async () => {} };
+}
