@@ -42,7 +42,11 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const href = target.href;
   const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 15_000;
-  const secrets = [options.serverToken, `${options.apiKey}.${options.serverToken}`];
+  // Longest first, so an echoed URL is hidden whole (not just its token); the encoded forms
+  // cover upstreams that echo the URL escaped.
+  const secrets = [href, target.pathname + target.search, `${options.apiKey}.${options.serverToken}`, options.serverToken]
+    .flatMap((s) => [s, encodeURIComponent(s)])
+    .filter((s, i, all) => s.length > 0 && all.indexOf(s) === i);
 
   return {
     host: base.host,
