@@ -8,9 +8,9 @@
  *   console.log(relay.url);
  *   await relay.close();
  */
-export { startRelayServer, type RelayServer, type StartOptions } from './server.ts';
+export { startRelayServer, createRelayStack, type RelayServer, type RelayStack, type StartOptions } from './server.ts';
 export { createFileSpool, type FileSpool, type FileSpoolOptions } from './file-spool.ts';
-export { toNodeListener, type WebHandler } from './node-adapter.ts';
+export { toNodeListener, toConnectMiddleware, type WebHandler } from './node-adapter.ts';
 export { loadConfig, ConfigError, SETTINGS, type RelayConfig } from './config.ts';
 export { serveStatic } from './static-files.ts';
 export { createLocalStore } from './local-store.ts';

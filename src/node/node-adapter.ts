@@ -62,8 +62,35 @@ export function toNodeListener(handler: WebHandler, options: { maxBodyBytes?: nu
   }
 }
 
+/**
+ * Mount the relay inside an Express or Connect app: its routes are answered, everything else
+ * goes to `next()`. Mount it before body parsers (`express.json()` would consume the stream);
+ * if one ran anyway, its `req.body` is re-serialized.
+ *
+ * @example
+ *   const { relay } = await createRelayStack(...);   // see examples/express.mjs
+ *   app.use(toConnectMiddleware(relay));
+ */
+export function toConnectMiddleware(handler: WebHandler & { handles(pathname: string): boolean }, options: { maxBodyBytes?: number } = {}) {
+  const listener = toNodeListener(handler, options);
+  return (req: IncomingMessage & { body?: unknown }, res: ServerResponse, next: (error?: unknown) => void): void => {
+    const pathname = (req.url ?? '/').split('?')[0]!;
+    if (!handler.handles(pathname)) return next();
+    if (req.readableEnded && req.body !== undefined) {
+      const text = typeof req.body === 'string' ? req.body : Buffer.isBuffer(req.body) ? req.body.toString('utf8') : JSON.stringify(req.body);
+      replayBody.set(req, Buffer.from(text, 'utf8'));
+    }
+    listener(req, res);
+  };
+}
+
+/** Bodies a framework already read, keyed by request, for `readBody` to use instead of the stream. */
+const replayBody = new WeakMap<IncomingMessage, Buffer>();
+
 /** Buffer the body; null when it is over the limit. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  const replay = replayBody.get(req);
+  if (replay) return Promise.resolve(replay.length > limit ? null : replay);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

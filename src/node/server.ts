@@ -30,6 +30,8 @@ export interface StartOptions extends Partial<RelayConfig> {
   scriptFile?: string;
   /** Forwarder tuning (tests use short back-offs). */
   forwarder?: Pick<ForwarderOptions, 'lingerMs' | 'retryDelay'>;
+  /** Non-relay paths: default static files from `siteDir`; `null` = 404 (for mounts). */
+  fallback?: ((request: Request) => Response | Promise<Response>) | null;
 }
 
 export interface RelayServer {
@@ -49,15 +51,27 @@ export interface RelayServer {
   close(options?: { drainMs?: number }): Promise<void>;
 }
 
+export interface RelayStack {
+  mode: 'upstream' | 'embedded';
+  config: RelayConfig;
+  spool: FileSpool;
+  forwarder: Forwarder;
+  relay: RelayHandler;
+  logger: Logger;
+  /** Send what it can within `drainMs`, stop forwarding, close the spool. */
+  close(drainMs?: number): Promise<{ drained: boolean; left: number }>;
+}
+
 /**
- * Start the relay on `host:port` (port 0 = any free port).
+ * Everything but the HTTP server: file spool, forwarder and the relay handler, started. Use it
+ * to mount the relay in an existing app (see `toConnectMiddleware`, examples/).
  *
  * @example
- *   const relay = await startRelayServer({ port: 0, apiKey: 'KEY', serverToken: process.env.TOKEN });
- *   console.log(relay.url); // http://127.0.0.1:53211
- *   await relay.close();
+ *   const stack = await createRelayStack({ apiKey, serverToken, dataDir: './data' });
+ *   app.use(toConnectMiddleware(stack.relay));
+ *   process.on('SIGTERM', () => stack.close(5000).then(() => process.exit(0)));
  */
-export async function startRelayServer(options: StartOptions = {}): Promise<RelayServer> {
+export async function createRelayStack(options: StartOptions = {}): Promise<RelayStack> {
   const config: RelayConfig = {
     port: 8080,
     host: '127.0.0.1',
@@ -105,9 +119,38 @@ export async function startRelayServer(options: StartOptions = {}): Promise<Rela
     mode,
     upstreamHost: upstream.host,
     logger,
-    fallback: serveStatic(config.siteDir),
+    ...(options.fallback === null ? {} : { fallback: options.fallback ?? serveStatic(config.siteDir) }),
   });
+  forwarder.start();
+  return {
+    mode,
+    config,
+    spool,
+    forwarder,
+    relay,
+    logger,
+    async close(drainMs = config.drainMs) {
+      const drained = drainMs > 0 ? await forwarder.drain(drainMs) : spool.stats().depth === 0;
+      await forwarder.stop();
+      const left = spool.stats().depth;
+      await spool.close();
+      return { drained, left };
+    },
+  };
+}
 
+/**
+ * Start the relay on `host:port` (port 0 = any free port).
+ *
+ * @example
+ *   const relay = await startRelayServer({ port: 0, apiKey: 'KEY', serverToken: process.env.TOKEN });
+ *   console.log(relay.url); // http://127.0.0.1:53211
+ *   await relay.close();
+ */
+export async function startRelayServer(options: StartOptions = {}): Promise<RelayServer> {
+  const stack = await createRelayStack(options);
+  const { config, mode, spool, forwarder, relay, logger } = stack;
+  const feedOn = config.eventsPage;
   let inFlight = 0;
   let idle: (() => void) | null = null;
   const listener = toNodeListener(relay, { fallbackHost: `${config.host}:${config.port}` });
@@ -128,15 +171,14 @@ export async function startRelayServer(options: StartOptions = {}): Promise<Rela
   const { port } = server.address() as AddressInfo;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${shownHost}:${port}`;
-  forwarder.start();
   logger.info('listening', {
     url,
     mode,
-    upstream: upstream.host,
+    upstream: mode === 'upstream' ? new URL(config.upstreamUrl).host : 'local',
     dataDir: config.dataDir,
     siteDir: config.siteDir,
     spoolDepth: spool.stats().depth,
-    ...(feed ? { eventsPage: `${url}${config.paths.events}` } : {}),
+    ...(feedOn ? { eventsPage: `${url}${config.paths.events}` } : {}),
   });
 
   let closing: Promise<void> | null = null;
@@ -160,10 +202,7 @@ export async function startRelayServer(options: StartOptions = {}): Promise<Rela
         if (inFlight > 0) await Promise.race([new Promise<void>((r) => (idle = r)), new Promise((r) => setTimeout(r, Math.max(drainMs, 1000)))]);
         server.closeAllConnections();
         await closed;
-        const drained = drainMs > 0 ? await forwarder.drain(drainMs) : spool.stats().depth === 0;
-        await forwarder.stop();
-        const left = spool.stats().depth;
-        await spool.close();
+        const { drained, left } = await stack.close(drainMs);
         logger.info('stopped', { drained, keptForNextStart: left });
       })();
       return closing;
