@@ -2,22 +2,20 @@
  * The built client (`dist/client.js`) in a process of its own: killed with SIGKILL after its
  * events were made durable, and a script that never calls close().
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClient } from '../src/client/index.ts';
+import { buildIfStale } from './support/build-fresh.ts';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const clientModule = join(root, 'dist/client.js');
 let upstream: FakeUpstream;
 
-beforeAll(() => {
-  const build = spawnSync(process.execPath, ['build.mjs'], { cwd: root, encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}\n${build.stderr}`);
-}, 120_000);
+beforeAll(() => buildIfStale(), 120_000);
 beforeEach(async () => {
   upstream = await startFakeUpstream({ apiKey: 'du-key', serverToken: 'du-secret' });
 });

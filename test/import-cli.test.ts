@@ -2,12 +2,13 @@
  * The built CLI (`node bin/umbeacon.js import …`) as a user runs it: killed and resumed,
  * interrupted with Ctrl-C, exit codes, help.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../src/node/import-checkpoint.ts';
 import { idFromText } from '../src/node/import-event.ts';
+import { buildIfStale } from './support/build-fresh.ts';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
 import { historicalEvent, tempDir, writeEvents } from './support/import-files.ts';
 
@@ -15,10 +16,7 @@ const root = new URL('..', import.meta.url).pathname;
 let upstream: FakeUpstream;
 let dir: string;
 
-beforeAll(() => {
-  const build = spawnSync(process.execPath, ['build.mjs'], { cwd: root, encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}\n${build.stderr}`);
-}, 120_000);
+beforeAll(() => buildIfStale(), 120_000);
 beforeEach(async () => {
   upstream = await startFakeUpstream({ apiKey: 'cli-key', serverToken: 'cli-secret' });
   dir = tempDir();

@@ -188,7 +188,7 @@ function describeAt(line: number, record: number, file: string): string {
 
 function describeSummary(s: ImportSummary): string {
   const seconds = (s.elapsedMs / 1000).toFixed(1);
-  const rate = s.elapsedMs > 0 ? Math.round((s.valid * 1000) / s.elapsedMs) : 0;
+  const rate = s.elapsedMs > 0 ? Math.round(((s.sent - s.sentBefore) * 1000) / s.elapsedMs) : 0;
   const skipped = s.skipped ? `; ${s.skipped} skipped (report: ${s.reportPath})` : '';
   switch (s.outcome) {
     case 'already-done':

@@ -19,14 +19,12 @@ export interface ProgressViewOptions {
   tty: boolean;
   /** Plain mode: one line per this many ms (default 5 s). */
   intervalMs?: number;
-  /** Events already sent by earlier runs, left out of the events/s figure. */
-  sentBefore?: number;
 }
 
 export function createProgressView(options: ProgressViewOptions): ProgressView {
   const { stream } = options;
-  const sentBefore = options.sentBefore ?? 0;
-  const rateOf = (p: ImportProgress) => (p.elapsedMs > 0 ? Math.round(((p.sent - sentBefore) * 1000) / p.elapsedMs) : 0);
+  // Events/s of this run: a resumed import's earlier events are left out.
+  const rateOf = (p: ImportProgress) => (p.elapsedMs > 0 ? Math.round(((p.sent - p.sentBefore) * 1000) / p.elapsedMs) : 0);
 
   if (options.tty) {
     let bar: cliProgress.SingleBar | undefined;
@@ -70,9 +68,10 @@ export function createProgressView(options: ProgressViewOptions): ProgressView {
   const line = (p: ImportProgress) => {
     const parts = [`import: ${p.sent.toLocaleString('en-US')} events sent`, `${rateOf(p).toLocaleString('en-US')} events/s`];
     if (p.totalBytes) {
-      const share = p.bytesRead / p.totalBytes;
-      parts.splice(1, 0, `${(share * 100).toFixed(1)}% read`);
-      if (share > 0 && share < 1) parts.push(`ETA ${formatSeconds(((1 - share) / share) * (p.elapsedMs / 1000))}`);
+      parts.splice(1, 0, `${((p.bytesRead / p.totalBytes) * 100).toFixed(1)}% read`);
+      const thisRun = p.bytesRead - p.bytesBefore;
+      const left = p.totalBytes - p.bytesRead;
+      if (thisRun > 0 && left > 0) parts.push(`ETA ${formatSeconds((left / thisRun) * (p.elapsedMs / 1000))}`);
     }
     parts.push(`${p.skipped} skipped`);
     stream.write(parts.join(' · ') + '\n');

@@ -76,10 +76,14 @@ export interface ImportProgress {
   valid: number;
   /** Events acknowledged upstream, including earlier runs of a resumed import. */
   sent: number;
+  /** The part of `sent` that earlier runs sent (0 unless resumed). */
+  sentBefore: number;
   /** Skipped records, including those reported by earlier runs. */
   skipped: number;
   /** Bytes of input read so far (from the start of the input, not of this run). */
   bytesRead: number;
+  /** Where this run started reading (0 unless resumed). */
+  bytesBefore: number;
   /** Size of the input file; undefined for standard input. */
   totalBytes?: number;
   requests: number;
@@ -163,7 +167,7 @@ export function startImport(options: ImportOptions): ImportRun {
   const maxRetries = options.maxRetries ?? 10;
   const graceMs = options.graceMs ?? 2000;
 
-  const stats = { read: 0, valid: 0, sent: 0, skipped: 0, bytesRead: 0, requests: 0, retries: 0 };
+  const stats = { read: 0, valid: 0, sent: 0, sentBefore: 0, skipped: 0, bytesRead: 0, bytesBefore: 0, requests: 0, retries: 0 };
   let totalBytes: number | undefined;
   const progress = (): ImportProgress => ({
     ...stats,
@@ -215,7 +219,9 @@ export function startImport(options: ImportOptions): ImportRun {
     const report = openReport(reportPath, checkpoint ? checkpoint.offset : undefined);
     stats.skipped = report.count;
     stats.sent = checkpoint?.sent ?? 0;
+    stats.sentBefore = stats.sent;
     stats.bytesRead = startAt.offset;
+    stats.bytesBefore = startAt.offset;
 
     const upstream =
       options.upstream ??
