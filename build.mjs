@@ -23,10 +23,14 @@ if (existsSync('src/tracker/index.ts')) {
     bundle: true,
     minify: true,
     format: 'iife',
-    target: ['es2017'],
+    // ES2020 keeps object spread, ?. and ?? native (lowering them costs ~300 B gzip);
+    // every browser since early 2020 runs it.
+    target: ['es2020'],
     legalComments: 'none',
     metafile: true,
     define: { 'process.env.NODE_ENV': '"production"' },
+    // No "use strict" prologue: the IIFE needs none, and it costs bytes of every page load.
+    tsconfigRaw: { compilerOptions: { alwaysStrict: false } },
     logLevel: 'warning',
   });
   outputs.push('public/u.js');

@@ -94,6 +94,7 @@ test('an opt-out also drops the events waiting offline', async ({ page, context,
   await page.goto(site.page('/index.html'));
   await site.expectEvents((e) => e.event_type === 'pageview');
   await context.setOffline(true);
+  await page.waitForFunction(() => !navigator.onLine);
   await page.evaluate(() => window.usermaven.track('offline'));
   await expect.poll(() => page.evaluate(() => localStorage.getItem('um_o'))).toContain('offline');
   await page.evaluate(() => window.usermaven.consent(false));

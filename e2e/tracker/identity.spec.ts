@@ -150,3 +150,16 @@ for (const { name, init, keepsId } of blocked) {
     expect(errors).toEqual([]);
   });
 }
+
+test('makes UUIDs without crypto.randomUUID (plain http on a LAN host)', async ({ page, context, site }) => {
+  await context.addInitScript(() => { delete (Crypto.prototype as any).randomUUID; });
+  await page.goto(site.page('/index.html'));
+  await page.evaluate(() => window.usermaven.track('second'));
+  const events = await site.expectEvents(() => true, 2);
+  expect(await page.evaluate(() => typeof crypto.randomUUID)).toBe('undefined');
+  for (const e of events) {
+    expect(e.event_id).toMatch(UUID);
+    expect(e.user!.anonymous_id).toMatch(UUID);
+  }
+  expect(events[0]!.event_id).not.toBe(events[1]!.event_id);
+});

@@ -53,6 +53,7 @@ test('offline events wait in localStorage and leave when the browser is online a
   await page.goto(site.page('/index.html'));
   await site.expectEvents((e) => e.event_type === 'pageview');
   await context.setOffline(true);
+  await page.waitForFunction(() => !navigator.onLine); // the renderer learns it a moment later
   await page.evaluate(() => {
     window.usermaven.track('offline_1');
     window.usermaven.track('offline_2');
@@ -75,6 +76,7 @@ test('events of a tab closed offline leave with the next page', async ({ context
   await first.goto(site.page('/index.html'));
   await site.expectEvents((e) => e.event_type === 'pageview');
   await context.setOffline(true);
+  await first.waitForFunction(() => !navigator.onLine);
   await first.evaluate(() => window.usermaven.track('closed_offline'));
   await first.close({ runBeforeUnload: true });
   if (!first.isClosed()) await first.waitForEvent('close');

@@ -13,7 +13,7 @@ type Obj = Record<string, unknown>;
  * While a call queued before u.js loaded is replayed: the moment and page it was made on,
  * if the stub recorded them (`t` ms, `u` href, `d` title; see docs/tracker.md).
  */
-let made: { t?: number; u?: string; d?: string } | undefined;
+let made: { t?: number; u?: string; d?: string } = {};
 export const replaying = (m: typeof made) => {
   made = m;
 };
@@ -25,30 +25,28 @@ let lastPath: string | undefined;
 
 /** Builds an event with the context of this call and queues it; undefined when not allowed. */
 const send = (event_type: string, event_attributes: Obj = {}) => {
-  if (!allowed()) return log('not allowed', event_type);
+  if (!allowed()) return log('off', event_type);
   const cookies = jar();
   const company = load(COMPANY);
   const e: InboundEvent = {
     event_id: uuid(),
     event_type,
-    _timestamp: made?.t || Date.now(),
+    _timestamp: made.t || Date.now(),
     user: { ...load(USER), anonymous_id: anonymousId(cookies) },
     ...(company && { company }),
     event_attributes,
     ids: pick((k) => cookies[k], '_ga _fbp _fbc'),
     src: 'umbeacon',
-    ...context(made?.u || location.href, made?.d ?? document.title),
+    ...context(made.u || location.href, made.d ?? document.title),
   };
-  // A snapshot: later changes to the page's objects do not alter what is sent, and what
-  // cannot be serialized (a cycle, a BigInt) fails here, in the call, not later in a timer.
-  enqueue(JSON.parse(JSON.stringify(e)));
+  enqueue(e);
   return e;
 };
 
 /** Sends a custom event. */
 export const track = (type: unknown, attributes?: unknown) => {
   if (!type || typeof type != 'string' || (attributes != null && !isObj(attributes)))
-    misuse('track("signup", { plan: "pro" })');
+    misuse('track(name, attributes?)');
   send(type as string, attributes as Obj);
 };
 
@@ -68,7 +66,7 @@ export const autoPage = () => {
  * and `true` as second argument for "remember, do not send".
  */
 export const identify = (user: unknown, company?: unknown) => {
-  if (!isObj(user)) misuse('identify({ id: "42", email: "a@b.co" }, { id: "7", name: "Acme" }?)');
+  if (!isObj(user)) misuse('identify(user, company?)');
   const { company: inside, ...traits } = user as Obj;
   save(USER, traits);
   const c = isObj(company) ? company : inside;
@@ -78,7 +76,7 @@ export const identify = (user: unknown, company?: unknown) => {
 
 /** Remembers the company for every later event and sends a `group` event. */
 export const group = (company: unknown) => {
-  if (!isObj(company)) misuse('group({ id: "7", name: "Acme" })');
+  if (!isObj(company)) misuse('group(company)');
   save(COMPANY, company);
   send('group');
 };

@@ -7,12 +7,10 @@ export const ANON = '__eventn_id';
 
 /**
  * A random v4 UUID. `crypto.randomUUID` exists only in secure contexts (https, localhost)
- * of browsers since 2021-22; elsewhere Math.random makes one, unique enough for event and
- * visitor ids.
+ * of browsers since 2021-22. Elsewhere, a blob URL ends in one: browsers name blobs with a
+ * random v4 UUID (File API, "blob URL"; Chromium, Firefox and WebKit all do).
  */
-export const uuid = (): string =>
-  crypto.randomUUID?.() ??
-  'xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx'.replace(/x/g, () => ((Math.random() * 16) | 0).toString(16));
+export const uuid = (): string => crypto.randomUUID?.() ?? URL.createObjectURL(new Blob()).slice(-36);
 
 /** Every cookie of the page; none when cookies are blocked (document.cookie throws). */
 export const jar = (): Record<string, string> => {

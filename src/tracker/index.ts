@@ -33,7 +33,7 @@ const guard = (f: Fn): Fn => (...a) => {
   }
 };
 
-const call: Fn = (name, ...a) => (commands[name] || misuse('one of ' + Object.keys(commands)))(...a);
+const call: Fn = (name, ...a) => (commands[name] || misuse(Object.keys(commands) + ''))(...a);
 
 // A call queued by the stub: run it with the moment and page it was made on. A failing
 // call is logged (debug) and does not stop the calls after it.
@@ -44,7 +44,7 @@ const replay = (a: UsermavenCall) => {
   } catch (e) {
     log(e);
   }
-  api.replaying(undefined);
+  api.replaying({});
 };
 
 const w = window;
@@ -65,5 +65,5 @@ if (!w.usermaven?.track) {
   schedule();
   addEventListener('online', flush);
   addEventListener('pagehide', flush);
-  document.addEventListener('visibilitychange', () => document.visibilityState == 'hidden' && flush());
+  document.addEventListener('visibilitychange', () => document.hidden && flush());
 }

@@ -2,24 +2,27 @@
 // page's memory otherwise. localStorage throws a SecurityError when site data is blocked
 // (Chrome "block all cookies", sandboxed iframes) and QuotaExceededError when full.
 // localStorage is read on every call, not cached, so the tabs of a site share user,
-// consent and outbox.
-const mem: Record<string, unknown> = {};
+// consent and outbox. Values are serialized before they are stored, also in memory: a
+// value that cannot be (a cycle, a BigInt) fails in the caller, and what is kept is a
+// snapshot that later changes to the page's objects do not alter.
+const mem: Record<string, string> = {};
 
 /** Reads a stored value; null when absent, unreadable or corrupted. */
 export const load = (k: string): any => {
   try {
     return JSON.parse(localStorage.getItem(k)!); // JSON.parse(null) is null
   } catch {
-    return mem[k] ?? null; // storage blocked, or another script wrote garbage under our key
+    return JSON.parse(mem[k] || 'null'); // blocked, or another script wrote garbage under our key
   }
 };
 
-/** Stores a value; `null` clears it. */
+/** Stores a value; `null` clears it. Throws only for a value JSON cannot hold. */
 export const save = (k: string, v: unknown) => {
+  const json = JSON.stringify(v);
   try {
-    localStorage.setItem(k, JSON.stringify(v));
+    localStorage.setItem(k, json);
   } catch {
-    mem[k] = v;
+    mem[k] = json;
   }
 };
 

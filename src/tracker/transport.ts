@@ -30,49 +30,46 @@ export const split = (events: InboundEvent[], max = MAX_BODY) => {
   return out;
 };
 
-/** Adds events to the stored outbox, keeping the newest MAX_OUTBOX. */
+/**
+ * Adds events to the outbox in localStorage, keeping the newest MAX_OUTBOX. Every event
+ * waits there until a request takes it, so a crash, a closed tab or a network error
+ * loses nothing, and the next page or the `online` event sends it.
+ */
 export const keep = (events: InboundEvent[]) => {
   const all = (load(OUTBOX) || []).concat(events);
-  log('kept', events.length, 'dropped', Math.max(0, all.length - MAX_OUTBOX));
+  all.length > MAX_OUTBOX && log('dropped', all.length - MAX_OUTBOX);
   save(OUTBOX, all.slice(-MAX_OUTBOX));
 };
 
-let queue: InboundEvent[] = [];
 let timer: ReturnType<typeof setTimeout> | 0 = 0;
-
-/** Drops everything not yet sent (opt-out). */
-export const discard = () => {
-  queue = [];
-  save(OUTBOX, null);
-};
-
-/**
- * Sends this page's queue and the stored outbox now. Offline, they wait in the outbox for
- * the `online` event or the next page: `navigator.onLine == false` is reliable, and a
- * beacon posted offline still reports success and is lost.
- */
-export const flush = () => {
-  clearTimeout(timer);
-  timer = 0;
-  const now = queue;
-  queue = [];
-  if (!navigator.onLine) return now[0] && keep(now);
-  const all: InboundEvent[] = (load(OUTBOX) || []).concat(now);
-  if (!all[0]) return;
-  save(OUTBOX, null);
-  const at = Date.now();
-  for (const e of all) e.sent_at = at;
-  split(all).forEach(post);
-};
 
 /** Queues an event; the short delay lets a burst of calls leave as one request. */
 export const enqueue = (e: InboundEvent) => {
-  queue.push(e);
+  keep([e]);
   schedule();
 };
 
 export const schedule = () => {
   timer ||= setTimeout(flush, 100);
+};
+
+/** Drops everything not yet sent (opt-out). */
+export const discard = () => save(OUTBOX, null);
+
+/**
+ * Sends the outbox now. Offline, it waits for the `online` event or the next page:
+ * `navigator.onLine == false` is reliable, and a beacon posted offline reports success
+ * and is lost.
+ */
+export const flush = () => {
+  clearTimeout(timer);
+  timer = 0;
+  const all: InboundEvent[] = navigator.onLine && load(OUTBOX);
+  if (!all?.[0]) return;
+  discard();
+  const at = Date.now();
+  for (const e of all) e.sent_at = at;
+  split(all).forEach(post);
 };
 
 /**
