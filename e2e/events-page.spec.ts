@@ -29,7 +29,7 @@ test('without credentials the relay shows the events it received on /_events', a
     await expect(events).toContainText('ada@example.com');
 
     mkdirSync(join(ROOT, 'docs'), { recursive: true });
-    await page.setViewportSize({ width: 1200, height: 800 });
+    await page.setViewportSize({ width: 1100, height: 420 });
     const png = await page.screenshot({ path: SCREENSHOT, fullPage: true });
     await testInfo.attach('events-page', { body: png, contentType: 'image/png' });
   } finally {

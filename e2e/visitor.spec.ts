@@ -1,5 +1,6 @@
 import { API_KEY, SERVER_TOKEN } from './support/stack.ts';
 import { anonymousIdCookie, ANON_COOKIE, pageTruth, trackerLoaded } from './support/browser.ts';
+import type { Page } from '@playwright/test';
 import { expect, ofType, test } from './support/test.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -66,16 +67,41 @@ test('a returning visitor keeps the anonymous id across pages and tabs', async (
   expect(await anonymousIdCookie(page.context())).toBe(id);
 });
 
-test('the server token never reaches the browser', async ({ page, site, scanner, expectUpstream }) => {
-  for (const path of ['/index.html', '/login.html', '/spa.html', '/u.js', '/healthz', '/u/p.gif', '/_events', '/nope']) {
-    await page.goto(site.url(path));
+test('the server token never reaches the browser', async ({ context, site, newPage, scanner, expectUpstream }) => {
+  // What a live stream (the /_events page) delivers is read where it arrives: in the page.
+  await context.addInitScript(() => {
+    const seen: string[] = ((window as { streamed?: string[] }).streamed = []);
+    const Original = window.EventSource;
+    window.EventSource = class extends Original {
+      constructor(url: string | URL, init?: EventSourceInit) {
+        super(url, init);
+        this.addEventListener('message', (e) => seen.push(String(e.data)));
+      }
+    };
+  });
+  // One tab per URL, all kept open, so every body stays readable until the scan.
+  const paths = ['/index.html', '/login.html', '/spa.html', '/official-sdk.html', '/u.js', '/healthz', '/u/p.gif', '/_events', '/nope'];
+  const tabs = new Map<string, Page>();
+  for (const path of paths) {
+    const tab = await newPage();
+    await tab.goto(site.url(path));
+    tabs.set(path, tab);
   }
-  await page.goto(site.url('/index.html'));
+  const page = await newPage();
+  await page.goto(site.url('/second.html'));
   await trackerLoaded(page);
   await page.evaluate(() => window.usermaven.track('token_probe', { token: 'client-token', api_key: 'forged' }));
   await expectUpstream({ event_type: 'token_probe' });
-  await scanner.settle();
+  await expectUpstream({ event_type: 'pageview', doc_path: '/official-sdk.html' });
+
+  const live = tabs.get('/_events')!;
+  await expect(live.locator('body')).toContainText('token_probe');
+  const streamed = await live.evaluate(() => (window as { streamed?: string[] }).streamed ?? []);
+  expect(streamed.join('\n')).toContain('token_probe');
+  expect(streamed.join('\n') + (await live.content())).not.toContain(SERVER_TOKEN);
+
+  await expect.poll(async () => (await scanner.settle(), scanner.unread()), { message: 'responses not yet read' }).toEqual([]);
   const seen = scanner.responses.map((r) => new URL(r.url).pathname);
-  expect(seen).toEqual(expect.arrayContaining(['/index.html', '/u.js', '/u/e', '/healthz']));
+  expect(seen).toEqual(expect.arrayContaining([...paths, '/u/e', '/api/v1/event']));
   expect(scanner.find(SERVER_TOKEN)).toEqual([]);
 });

@@ -100,6 +100,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       USERMAVEN_API_KEY: API_KEY,
       USERMAVEN_SERVER_TOKEN: SERVER_TOKEN,
       USERMAVEN_URL: upstream.url,
+      // Off by default with credentials; on here so the token scan covers it too.
+      EVENTS_PAGE: 'on',
       ...env,
     });
   } catch (error) {
