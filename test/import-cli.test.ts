@@ -60,6 +60,8 @@ describe('umbeacon import (built CLI)', () => {
     first.child.kill('SIGKILL');
     expect((await first.exit).signal).toBe('SIGKILL');
 
+    // Requests the fake was still delaying land after the kill; let them, before counting.
+    await upstream.waitFor((u) => u.requests.every((r) => r.status !== 0));
     const checkpoint = loadCheckpoint(`${input}.checkpoint.json`);
     expect(checkpoint).toBeDefined();
     expect(checkpoint!.done).toBe(false);
