@@ -23,16 +23,6 @@ const commands: Record<string, Fn> = {
   consent: api.consent,
 };
 
-// Every entry point swallows errors, so the host page never sees one; with data-debug
-// they are rethrown, so misuse is loud while the site is built.
-const guard = (f: Fn): Fn => (...a) => {
-  try {
-    f(...a);
-  } catch (e) {
-    if (DEBUG) throw e;
-  }
-};
-
 const call: Fn = (name, ...a) => (commands[name] || misuse(Object.keys(commands) + ''))(...a);
 
 // A call queued by the stub: run it with the moment and page it was made on. A failing
@@ -50,8 +40,16 @@ const replay = (a: UsermavenCall) => {
 const w = window;
 // Loaded twice (two tags): the first copy stays in charge.
 if (!w.usermaven?.track) {
-  const um = guard(call) as Usermaven;
-  for (const k in commands) (um as any)[k] = guard(commands[k]!);
+  // The one entry point of the page's calls: it swallows errors, so the host page never
+  // sees one; with data-debug it rethrows them, so misuse is loud while the site is built.
+  const um = ((...a: unknown[]) => {
+    try {
+      call(...a);
+    } catch (e) {
+      if (DEBUG) throw e;
+    }
+  }) as Usermaven;
+  for (const k in commands) (um as any)[k] = (...a: unknown[]) => um(k as any, ...(a as []));
   const q = w.usermavenQ || [];
   w.usermaven = um;
   // A page that kept the stub function pushes here after load: run those calls too.

@@ -11,11 +11,7 @@ export const watchHistory = () => {
     const orig = history[m];
     history[m] = function (this: History, ...a: Parameters<History['pushState']>) {
       orig.apply(this, a);
-      try {
-        autoPage();
-      } catch {
-        // never break the app's navigation
-      }
+      autoPage(); // guarded inside: it cannot throw into the app's router
     };
   }
   addEventListener('popstate', autoPage);
