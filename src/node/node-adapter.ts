@@ -28,8 +28,9 @@ export function toNodeListener(handler: WebHandler, options: { maxBodyBytes?: nu
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
-    const controller = new AbortController();
-    res.on('close', () => controller.abort());
+    // No AbortSignal per request: creating one costs more than the rest of a small request
+    // (undici wires listeners to it). Long-lived streaming responses are cancelled through
+    // their body reader instead (see `send`).
     const method = req.method ?? 'GET';
     let body: Buffer | undefined;
     if (method !== 'GET' && method !== 'HEAD') {
@@ -55,7 +56,7 @@ export function toNodeListener(handler: WebHandler, options: { maxBodyBytes?: nu
     } catch {
       url = new URL(req.url ?? '/', `http://${fallbackHost}`);
     }
-    const init: RequestInit = { method, headers, signal: controller.signal };
+    const init: RequestInit = { method, headers };
     if (body) init.body = new Uint8Array(body.buffer, body.byteOffset, body.byteLength) as Uint8Array<ArrayBuffer>;
     const response = await handler(new Request(url, init), { remoteAddress: req.socket.remoteAddress });
     await send(res, response, method === 'HEAD');
