@@ -101,6 +101,20 @@ describe('umbeacon import (built CLI)', () => {
     expect(upstream.eventIds()).toEqual(expectedIds(input));
   });
 
+  it('stops on Ctrl-C even while the upstream hangs, without waiting for the request timeout', async () => {
+    const input = writeEvents(dir, 3000);
+    upstream.hang();
+    // A 10-minute request timeout: the test only finishes in time if Ctrl-C does not wait for it.
+    const run = cli([input, '--timeout', '600000', '--no-progress']);
+    await upstream.waitFor((u) => u.requests.length >= 1);
+    run.child.kill('SIGINT');
+    const stopped = await run.exit;
+    expect(stopped.code).toBe(130);
+    expect(stopped.stdout).toMatch(/^import interrupted; 0 events sent/);
+    expect(stopped.stderr).toContain('continue from line 1 with');
+    expect(loadCheckpoint(`${input}.checkpoint.json`)).toMatchObject({ offset: 0, sent: 0, done: false });
+  });
+
   it('exits 3 on bad lines beyond --max-errors and lists them with line numbers', async () => {
     const input = join(dir, 'bad.ndjson');
     writeFileSync(input, [JSON.stringify(historicalEvent(0)), '{"event_type":"a"}', 'oops', JSON.stringify(historicalEvent(1))].join('\n'));

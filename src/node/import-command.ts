@@ -107,21 +107,22 @@ Examples:
 
 async function runImportCommand(file: string, flags: ImportFlags): Promise<number> {
   const stderr = process.stderr;
-  const interrupt = new AbortController();
-  let interrupts = 0;
-  const onSignal = () => {
-    if (++interrupts > 1) process.exit(EXIT_CODES.interrupted);
-    interrupt.abort();
-    stderr.write('\nstopping: waiting for requests in flight (Ctrl-C again to quit at once)…\n');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
   const tty = Boolean(stderr.isTTY);
   const skipped: string[] = [];
   let skippedCount = 0;
   let view: ReturnType<typeof createProgressView> | undefined;
   const say = (line: string) => (view ? view.log(line) : stderr.write(line + '\n'));
+
+  const interrupt = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    if (++interrupts > 1) process.exit(EXIT_CODES.interrupted);
+    interrupt.abort();
+    say('stopping: waiting up to 2 s for requests in flight (Ctrl-C again to quit at once)…');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  if (file === '-' && process.stdin.isTTY) say('reading events from the terminal; end with Ctrl-D (or pipe a file in: cat events.ndjson | umbeacon import -)');
 
   const run = startImport({
     input: file,

@@ -351,8 +351,12 @@ export function startImport(options: ImportOptions): ImportRun {
     // Batches acknowledged out of order wait in `finished` until the ones before them land; the
     // window bounds that (memory, and what a crash makes us re-send) when one batch lags behind.
     const window = concurrency * 2;
+    // Resolves on interrupt or failure, so waiting for a free slot never outlasts a stop.
+    const halted = new Promise<void>((resolve) => halt.signal.addEventListener('abort', () => resolve(), { once: true }));
     const dispatch = async (batch: Batch) => {
-      while (inflight.size > 0 && (inflight.size >= concurrency || batch.seq - nextCommit >= window)) await Promise.race(inflight);
+      while (!halt.signal.aborted && inflight.size > 0 && (inflight.size >= concurrency || batch.seq - nextCommit >= window)) {
+        await Promise.race([...inflight, halted]);
+      }
       if (halt.signal.aborted) return;
       if (rate) {
         if (rated === 0) rateStart = Date.now();
