@@ -474,3 +474,26 @@ describe.each(['direct', 'http'] as Mode[])('relay handler (%s)', (mode) => {
     });
   });
 });
+
+describe('reject logging', () => {
+  it('logs the first reject of each reason, then counts per window', async () => {
+    let t = NOW;
+    const lines: { msg: string; fields?: Record<string, unknown> }[] = [];
+    const logger = {
+      info: (msg: string, fields?: Record<string, unknown>) => lines.push({ msg, ...(fields ? { fields } : {}) }),
+      warn: (msg: string, fields?: Record<string, unknown>) => lines.push({ msg, ...(fields ? { fields } : {}) }),
+      error: (msg: string, fields?: Record<string, unknown>) => lines.push({ msg, ...(fields ? { fields } : {}) }),
+    };
+    h = await makeRelay('direct', { apiKey: 'k', now: () => t, logger, logWindowMs: 10_000 });
+    for (let i = 0; i < 5; i++) await post('not json');
+    await post('[{"x":1}]');
+    expect(lines.filter((l) => l.msg === 'rejected').map((l) => l.fields?.['reason'])).toEqual(['bad_json', 'event_type']);
+    expect(lines.some((l) => l.msg === 'rejected (counted)')).toBe(false);
+    t += 10_000;
+    await h.call('/healthz');
+    expect(lines.find((l) => l.msg === 'rejected (counted)')?.fields?.['counts']).toEqual({ bad_json: 4 });
+    await post('still not json');
+    h.relay.flushLogs();
+    expect(lines.filter((l) => l.msg === 'rejected (counted)').at(-1)?.fields?.['counts']).toEqual({ bad_json: 1 });
+  });
+});

@@ -130,6 +130,7 @@ export async function createRelayStack(options: StartOptions = {}): Promise<Rela
     relay,
     logger,
     async close(drainMs = config.drainMs) {
+      relay.flushLogs();
       const drained = drainMs > 0 ? await forwarder.drain(drainMs) : spool.stats().depth === 0;
       await forwarder.stop();
       const left = spool.stats().depth;

@@ -88,6 +88,8 @@ export interface RelayHandler {
   handles(pathname: string): boolean;
   /** Rejects by reason since start. */
   rejects(): Record<string, number>;
+  /** Log the reject counts of the current window now (on shutdown). */
+  flushLogs(): void;
 }
 
 /**
@@ -132,9 +134,9 @@ export function createRelay(options: RelayOptions): RelayHandler {
     else windowCounts[code] = (windowCounts[code] ?? 0) + 1;
     flushRejects();
   };
-  const flushRejects = () => {
+  const flushRejects = (force = false) => {
     const t = now();
-    if (t - windowStart < windowMs) return;
+    if (!force && t - windowStart < windowMs) return;
     if (Object.keys(windowCounts).length > 0) log.info('rejected (counted)', { counts: windowCounts, windowMs: t - windowStart });
     windowCounts = {};
     windowStart = t;
@@ -143,6 +145,8 @@ export function createRelay(options: RelayOptions): RelayHandler {
   const handler = (async (request: Request, conn: ConnInfo = {}) => {
     const url = new URL(request.url);
     const route = url.pathname;
+    // Any request may close a reject-count window, so counts are logged even after a flood ends.
+    if (Object.keys(windowCounts).length > 0) flushRejects();
     try {
       if (!own.has(route)) {
         if (options.fallback) return await options.fallback(request);
@@ -347,6 +351,7 @@ export function createRelay(options: RelayOptions): RelayHandler {
 
   handler.handles = (pathname) => own.has(pathname);
   handler.rejects = () => ({ ...rejectTotals });
+  handler.flushLogs = () => flushRejects(true);
   return handler;
 }
 
