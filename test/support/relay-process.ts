@@ -2,15 +2,18 @@
  * The real CLI (`node bin/umbeacon.js serve`) as a child process, for crash and shutdown tests:
  * resolves once it logged `{"msg":"listening","url":…}`, keeps everything it printed.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { buildIfStale } from './build-fresh.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
-/** Build dist/ once per test file (the CLI runs the built code, like `npm start`). */
+/**
+ * The CLI runs the built code, like `npm start`: build dist/ when a source is newer (rebuilding
+ * unconditionally would rewrite dist/ under another test file's running children).
+ */
 export function buildOnce(): void {
-  const run = spawnSync(process.execPath, ['build.mjs'], { cwd: ROOT, encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`build failed:\n${run.stdout}\n${run.stderr}`);
+  buildIfStale(['dist/cli.js', 'dist/node.js']);
 }
 
 export interface RelayProcess {
