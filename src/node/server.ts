@@ -180,6 +180,9 @@ export async function startRelayServer(options: StartOptions = {}): Promise<Rela
     siteDir: config.siteDir,
     spoolDepth: spool.stats().depth,
     ...(feedOn ? { eventsPage: `${url}${config.paths.events}` } : {}),
+    ...(mode === 'embedded'
+      ? { hint: `no USERMAVEN_API_KEY/USERMAVEN_SERVER_TOKEN: events are kept in ${join(config.dataDir, 'events.ndjson')}${feedOn ? ` and shown on ${url}${config.paths.events}` : ''}` }
+      : {}),
   });
 
   let closing: Promise<void> | null = null;
