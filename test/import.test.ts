@@ -198,6 +198,59 @@ describe('import', () => {
     expect(upstream.eventIds().size).toBe(2000);
   });
 
+  it.each([
+    ['an NDJSON file', 'ndjson', false],
+    ['a JSON array', 'array', false],
+    ['NDJSON on standard input', 'ndjson', true],
+  ] as const)('resumes %s exactly where an interrupt left it', async (_name, format, viaStdin) => {
+    const file = writeEvents(dir, 3000, format);
+    const input = viaStdin ? '-' : file;
+    const paths = { checkpointPath: join(dir, 'cp.json'), reportPath: join(dir, 'report.ndjson') };
+    const stdin = () => (viaStdin ? { stdin: Readable.from([readFileSync(file)]) } : {});
+    const real = createUpstream({ apiKey: upstream.apiKey, serverToken: upstream.serverToken, url: upstream.url });
+    const interrupt = new AbortController();
+    let acks = 0;
+    const interruptAfterTwo: Upstream = {
+      host: real.host,
+      async send(body) {
+        const result = await real.send(body);
+        if (result.kind === 'ok' && ++acks === 2) interrupt.abort();
+        return result;
+      },
+    };
+    const stopped = await run({ input, ...paths, ...stdin(), upstream: interruptAfterTwo, batchSize: 400, concurrency: 1, signal: interrupt.signal });
+    expect(stopped).toMatchObject({ outcome: 'interrupted', sent: 800 });
+    expect(loadCheckpoint(paths.checkpointPath)).toMatchObject({ format, sent: 800, records: 800, line: 801 });
+
+    const resumed = await run({ input, ...paths, ...stdin(), resume: true });
+    expect(resumed).toMatchObject({ outcome: 'done', sent: 3000, read: 2200 });
+    expect(upstream.events).toHaveLength(3000);
+    expect(indexes(upstream.events).sort((a, b) => a - b)).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+  });
+
+  it.each([
+    ['changed before the checkpoint', (text: string) => `${JSON.stringify(historicalEvent(99_999))}\n${text}`, /changed before the checkpoint's position/],
+    ['shorter than the checkpoint', (text: string) => text.slice(0, 1000), /is shorter .* than the checkpoint's position/],
+  ])('refuses to resume when the file was %s', async (_name, edit, message) => {
+    const input = writeEvents(dir, 1000);
+    const real = createUpstream({ apiKey: upstream.apiKey, serverToken: upstream.serverToken, url: upstream.url });
+    const interrupt = new AbortController();
+    const once: Upstream = { host: real.host, send: (body) => real.send(body).finally(() => interrupt.abort()) };
+    const stopped = await run({ input, upstream: once, batchSize: 100, concurrency: 1, signal: interrupt.signal });
+    expect(stopped).toMatchObject({ outcome: 'interrupted', sent: 100 });
+    writeFileSync(input, edit(readFileSync(input, 'utf8')));
+    await expect(run({ input, resume: true })).rejects.toThrow(message);
+  });
+
+  it('refuses to resume with a checkpoint of a different file', async () => {
+    const input = writeEvents(dir, 1000);
+    const interrupt = new AbortController();
+    interrupt.abort();
+    await run({ input, signal: interrupt.signal });
+    const other = writeEvents(dir, 10, 'ndjson', 'other.ndjson');
+    await expect(run({ input: other, resume: true, checkpointPath: `${input}.checkpoint.json` })).rejects.toThrow(/the checkpoint is for .*events\.ndjson, not .*other\.ndjson/);
+  });
+
   it('honours --rate by sending smaller batches no faster than asked', async () => {
     const input = writeEvents(dir, 30);
     const summary = await run({ input, rate: 10 });

@@ -201,6 +201,8 @@ export function startImport(options: ImportOptions): ImportRun {
         } else options.onNotice?.(`no checkpoint at ${checkpointPath}; starting from the beginning`);
       } else if (found && !found.done) {
         options.onNotice?.(`a checkpoint of an earlier run exists (line ${found.line}); starting over — pass --resume to continue it instead`);
+      } else if (found?.done && !dryRun) {
+        options.onNotice?.('an earlier import of this input finished; importing it again (same event_ids, so the upstream de-duplicates)');
       }
     } catch (error) {
       if (error instanceof CheckpointError) throw new ImportSetupError(error.message);
