@@ -129,6 +129,19 @@ describe('file spool', () => {
     await spool.close();
   });
 
+  it('moves on to the next segment when the rest of one is unreadable', async () => {
+    let spool = await open({ segmentBytes: 10 });
+    await spool.append([rec(0)]);
+    await spool.append([rec(1)]);
+    const first = await spool.read(1, 1e9);
+    await spool.ack(first!.cursor);
+    await spool.close();
+    appendFileSync(join(dir, segments()[0]!), '\0\0\0\n');
+    spool = await open({ segmentBytes: 10 });
+    expect(await drainAll(spool)).toEqual([rec(1)]);
+    await spool.close();
+  });
+
   it('rotates segments and deletes spent ones', async () => {
     const spool = await open({ segmentBytes: 500 });
     for (let i = 0; i < 20; i++) await spool.append([rec(i)]);

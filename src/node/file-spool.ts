@@ -264,7 +264,8 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
           // Only unreadable lines so far: move the head past them so they never block delivery.
           offset += pos;
           head = { segment, offset };
-          if (offset >= committed) return null;
+          // The rest of this segment was unreadable; later segments may still hold records.
+          if (offset >= committed) return spool.read(maxRecords, maxBatchBytes);
           want = Math.min(committed - offset, want);
           continue;
         }
