@@ -6,8 +6,9 @@ const pageviews = (site: { events(): { event_type: string; doc_path?: string }[]
 test('counts one pageview per SPA navigation: three pushes and back are four', async ({ page, site }) => {
   await page.goto(site.page('/app.html'));
   await site.expectEvents((e) => e.event_type === 'pageview');
-  for (const path of ['/app/inbox', '/app/settings', '/app/billing']) {
+  for (const [i, path] of ['/app/inbox', '/app/settings', '/app/billing'].entries()) {
     await page.evaluate((p) => history.pushState(null, '', p), path);
+    await site.expectEvents((e) => e.event_type === 'pageview', i + 2);
   }
   await page.goBack(); // popstate back to /app/settings
   await expect(page).toHaveURL(/\/app\/settings$/);
@@ -55,4 +56,28 @@ test('data-auto-pageview="false" sends no automatic pageviews, only page()', asy
   await page.evaluate(() => window.usermaven.page());
   await site.expectEvents((e) => e.event_type === 'pageview');
   expect(pageviews(site)).toEqual(['/manual/next']);
+});
+
+test('a pageview after pushState has the title the router sets right after it', async ({ page, site }) => {
+  await page.goto(site.page('/app.html'));
+  await site.expectEvents((e) => e.event_type === 'pageview');
+  await page.evaluate(() => {
+    history.pushState(null, '', '/app/profile');
+    document.title = 'Profile';
+  });
+  const [pv] = await site.expectEvents((e) => e.doc_path === '/app/profile');
+  expect(pv!.page_title).toBe('Profile');
+});
+
+test('a redirect chain of pushes counts its last path once', async ({ page, site }) => {
+  await page.goto(site.page('/app.html'));
+  await site.expectEvents((e) => e.event_type === 'pageview');
+  await page.evaluate(() => {
+    history.pushState(null, '', '/app/old');
+    history.pushState(null, '', '/app/new');
+  });
+  await site.expectEvents((e) => e.doc_path === '/app/new');
+  await page.evaluate(() => window.usermaven.track('marker'));
+  await site.expectEvents((e) => e.event_type === 'marker');
+  expect(pageviews(site)).toEqual(['/app.html', '/app/new']);
 });

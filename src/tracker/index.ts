@@ -10,12 +10,13 @@ import { flush, schedule } from './transport.ts';
 
 type Fn = (...a: any[]) => void;
 
-// The function form's commands. `id` and `pageview` are the official snippet's names
-// (@usermaven/sdk-js), so pages written for it keep working.
+// The function form's commands. `id`, `pageview` and `lead` are the official snippet's
+// names (@usermaven/sdk-js), so pages written for it keep working.
 const commands: Record<string, Fn> = {
   id: api.identify,
   identify: api.identify,
   track: api.track,
+  lead: (attributes?: unknown) => api.track('lead', attributes),
   pageview: api.page,
   page: api.page,
   group: api.group,

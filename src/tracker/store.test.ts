@@ -63,4 +63,25 @@ describe('store', () => {
     ls.map.set('shared', '2');
     expect(load('shared')).toBe(2);
   });
+
+  it('reads its own copy while localStorage refuses writes (full), and localStorage again after', () => {
+    const ls = working();
+    let full = false;
+    vi.stubGlobal('localStorage', {
+      getItem: ls.getItem,
+      setItem: (k: string, v: string) => {
+        if (full) throw new DOMException('full', 'QuotaExceededError');
+        ls.setItem(k, v);
+      },
+    });
+    save('o', [1]);
+    full = true;
+    save('o', [1, 2]);
+    expect(ls.map.get('o')).toBe('[1]');
+    expect(load('o')).toEqual([1, 2]);
+    full = false;
+    save('o', [1, 2, 3]);
+    ls.map.set('o', '[9]'); // another tab writes
+    expect(load('o')).toEqual([9]);
+  });
 });

@@ -10,9 +10,11 @@ const mem: Record<string, string> = {};
 /** Reads a stored value; null when absent, unreadable or corrupted. */
 export const load = (k: string): any => {
   try {
-    return JSON.parse(localStorage.getItem(k)!); // JSON.parse(null) is null
+    // This page's copy first: it exists only while localStorage refuses writes (blocked or
+    // full), and then it is the newer one. JSON.parse(null) is null.
+    return JSON.parse(mem[k] ?? localStorage.getItem(k)!);
   } catch {
-    return JSON.parse(mem[k] || 'null'); // blocked, or another script wrote garbage under our key
+    return null; // blocked and never written, or another script wrote garbage under our key
   }
 };
 
@@ -20,6 +22,7 @@ export const load = (k: string): any => {
 export const save = (k: string, v: unknown) => {
   const json = JSON.stringify(v);
   try {
+    delete mem[k];
     localStorage.setItem(k, json);
   } catch {
     mem[k] = json;
