@@ -121,6 +121,23 @@ describe('createClient', () => {
     expect(upstream.requests.filter((r) => r.status === 503)).toHaveLength(2);
   });
 
+  it('keeps backing off while the upstream is down, however many events come in', async () => {
+    upstream.fail(503);
+    const c = client();
+    for (let i = 0; i < 100; i++) await c.track('during_outage', { i });
+    await upstream.waitFor((u) => u.requests.length === 1 && c.stats().lastError !== undefined);
+    // More calls, each on its own turn of the event loop, while the client backs off.
+    for (let i = 100; i < 300; i++) {
+      await c.track('during_outage', { i });
+      await new Promise((r) => setImmediate(r));
+    }
+    // A full batch may cut the 1 s wait short, but never a back-off: not one retry per call.
+    expect(upstream.requests.length).toBeLessThan(10);
+    upstream.heal();
+    expect(await c.flush()).toBe(true);
+    expect(upstream.eventIds().size).toBe(300);
+  });
+
   it('reports an event the upstream refuses and delivers the rest', async () => {
     upstream.reject((e) => (e['event_attributes'] as { i?: number }).i === 3);
     const c = client();

@@ -131,6 +131,7 @@ describe('umbeacon import (built CLI)', () => {
     ['a missing file', ['nope.ndjson'], {}, /cannot read nope\.ndjson: ENOENT/],
     ['a bad flag value', ['events.ndjson', '--rate', 'fast'], {}, /--rate takes a number > 0/],
     ['an unknown flag', ['events.ndjson', '--turbo'], {}, /unknown option '--turbo'/],
+    ['a relative upstream URL', ['events.ndjson'], { USERMAVEN_URL: 'events.example.com' }, /USERMAVEN_URL \/ --url must be an absolute URL/],
   ])('exits 2 on %s', async (_name, args, env, message) => {
     writeEvents(dir, 3);
     const [file, ...rest] = args;

@@ -173,8 +173,9 @@ export function createClient(options: ClientOptions): Client {
     if (closed) return handled(Promise.reject(new Error('the client is closed; create a new one')));
     const stored = ready.then(async (s) => {
       await s.append([json]);
-      // "Send at 100 events": a full batch is waiting, so cut the 1 s wait short.
-      if (s.stats().depth >= flushAt) void forwarder?.drain(0);
+      // "Send at 100 events": a full batch is waiting, so cut the 1 s wait short — but never a
+      // back-off while the upstream is failing, or every call would be a retry.
+      if (s.stats().depth >= flushAt && forwarder && forwarder.status().consecutiveFailures === 0) void forwarder.drain(0);
       else forwarder?.kick();
     });
     const tracked = stored.then(

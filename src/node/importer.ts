@@ -181,6 +181,9 @@ export function startImport(options: ImportOptions): ImportRun {
       throw new ImportSetupError('no server token: set USERMAVEN_SERVER_TOKEN (or pass --server-token), or use --dry-run');
     }
     if (!options.apiKey && !dryRun) throw new ImportSetupError('no API key: set USERMAVEN_API_KEY (or pass --api-key)');
+    if (options.url !== undefined && !dryRun && !URL.canParse(options.url)) {
+      throw new ImportSetupError(`USERMAVEN_URL / --url must be an absolute URL such as https://events.usermaven.com (got ${JSON.stringify(options.url.slice(0, 60))})`);
+    }
     if (input !== '-') {
       try {
         const info = statSync(input);
