@@ -19,21 +19,21 @@ describe('progress view', () => {
     view.update(snapshot({ elapsedMs: 500, sent: 100, bytesRead: 100 }));
     view.update(snapshot({ elapsedMs: 1000, sent: 2000, bytesRead: 250, skipped: 2 }));
     view.update(snapshot({ elapsedMs: 1500, sent: 3000, bytesRead: 400 }));
-    expect(out.text()).toBe('import: 2,000 events sent · 25.0% read · 2,000 events/s · ETA 3 s · 2 skipped\n');
+    expect(out.text()).toBe('import: 2,000 events sent · 25.0% read · 2,000 events/s · ETA 3 s · 2 errors\n');
   });
 
   it('leaves earlier runs out of events/s and ETA after a resume', () => {
     const out = sink();
     const view = createProgressView({ stream: out.stream, tty: false, intervalMs: 1000 });
     view.update(snapshot({ elapsedMs: 2000, sent: 9000, sentBefore: 8000, bytesRead: 600, bytesBefore: 500 }));
-    expect(out.text()).toBe('import: 9,000 events sent · 60.0% read · 500 events/s · ETA 8 s · 0 skipped\n');
+    expect(out.text()).toBe('import: 9,000 events sent · 60.0% read · 500 events/s · ETA 8 s · 0 errors\n');
   });
 
-  it('draws a bar with events, events/s, ETA and skipped on a terminal', () => {
+  it('draws a bar with events, events/s, ETA and errors on a terminal', () => {
     const out = sink();
     const view = createProgressView({ stream: out.stream, tty: true });
     view.update(snapshot({ elapsedMs: 1000, sent: 1500, bytesRead: 500, skipped: 1 }));
     view.stop(snapshot({ elapsedMs: 2000, sent: 3000, bytesRead: 1000, skipped: 1 }));
-    expect(out.text()).toMatch(/importing .* 100% \| 3,000 events \| 1,500 events\/s \| ETA 0s \| 1 skipped/);
+    expect(out.text()).toMatch(/importing .* 100% \| 3,000 events \| 1,500 events\/s \| ETA 0s \| 1 errors/);
   });
 });

@@ -38,8 +38,8 @@ export function createProgressView(options: ProgressViewOptions): ProgressView {
           etaBuffer: 50,
           fps: 5,
           format: known
-            ? 'importing {bar} {percentage}% | {sent} events | {rate} events/s | ETA {eta_formatted} | {skipped} skipped'
-            : 'importing {sent} events | {rate} events/s | {skipped} skipped',
+            ? 'importing {bar} {percentage}% | {sent} events | {rate} events/s | ETA {eta_formatted} | {skipped} errors'
+            : 'importing {sent} events | {rate} events/s | {skipped} errors',
         },
         cliProgress.Presets.shades_classic,
       );
@@ -73,7 +73,7 @@ export function createProgressView(options: ProgressViewOptions): ProgressView {
       const left = p.totalBytes - p.bytesRead;
       if (thisRun > 0 && left > 0) parts.push(`ETA ${formatSeconds((left / thisRun) * (p.elapsedMs / 1000))}`);
     }
-    parts.push(`${p.skipped} skipped`);
+    parts.push(`${p.skipped} errors`);
     stream.write(parts.join(' · ') + '\n');
   };
   return {
