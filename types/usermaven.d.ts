@@ -38,6 +38,8 @@ export interface Usermaven {
   /** Function form, as the official snippet's stub queues it. `'id'` is `identify`. */
   (command: 'id' | 'identify', user: UsermavenUser, company?: UsermavenCompany | true): void;
   (command: 'track', eventType: string, attributes?: UsermavenAttributes): void;
+  /** The official snippet's lead event: `track('lead', attributes)`. */
+  (command: 'lead', attributes?: UsermavenAttributes): void;
   (command: 'group', company: UsermavenCompany): void;
   (command: 'consent', granted?: boolean): void;
   (command: 'pageview' | 'page' | 'reset' | 'optIn' | 'optOut'): void;
