@@ -13,3 +13,12 @@ test('calls made before u.js loaded arrive in order with the page context of the
   expect(t1).toBeGreaterThanOrEqual(started - 1000);
   expect(t1).toBeLessThanOrEqual(t2 ?? 0);
 });
+
+test('calls queued by the official stub run first, in order, before the load pageview', async ({ page, site, expectUpstream }) => {
+  await page.goto(site.url('/queue-official.html'));
+  await expectUpstream({ event_type: 'pageview', doc_path: '/queue-official.html' });
+  await expectUpstream({ event_type: /^queued_/ }, { count: 2 });
+  const arrived = [...expectUpstream.events()].sort((a, b) => Number(a['_timestamp']) - Number(b['_timestamp']));
+  expect(arrived.map((e) => e['event_type'])).toEqual(['user_identify', 'queued_first', 'queued_second', 'pageview']);
+  for (const e of arrived) expect(e).toMatchObject({ user: { id: 'u-7', email: 'grace@example.com' }, doc_path: '/queue-official.html' });
+});
