@@ -1,4 +1,5 @@
 import type { InboundEvent } from '../event.ts';
+import type { UsermavenCall } from '../../types/usermaven.d.ts';
 import { allowed, choose } from './consent.ts';
 import { AUTO_PAGEVIEW } from './config.ts';
 import { context, pick } from './context.ts';
@@ -14,9 +15,6 @@ type Obj = Record<string, unknown>;
  * if the stub recorded them (`t` ms, `u` href, `d` title; see docs/tracker.md).
  */
 let made: { t?: number; u?: string; d?: string } = {};
-export const replaying = (m: typeof made) => {
-  made = m;
-};
 
 const isObj = (v: unknown): v is Obj => !!v && typeof v == 'object' && !Array.isArray(v);
 
@@ -95,4 +93,37 @@ export const reset = () => {
 export const consent = (granted: unknown = true) => {
   choose(!!granted);
   granted ? autoPage() : discard();
+};
+
+type Fn = (...a: any[]) => void;
+
+// The function form's commands. `id`, `pageview` and `lead` are the official snippet's
+// names (@usermaven/sdk-js), so pages written for it keep working.
+export const commands: Record<string, Fn> = {
+  id: identify,
+  identify,
+  track,
+  lead: (attributes?: unknown) => track('lead', attributes),
+  pageview: page,
+  page,
+  group,
+  reset,
+  consent,
+};
+
+/** Runs one call of the function form: `call('track', 'signup', { plan: 'pro' })`. */
+export const call: Fn = (name, ...a) => (commands[name] || misuse(Object.keys(commands) + ''))(...a);
+
+/**
+ * Runs a call the stub queued, with the moment and page it was made on. A failing call is
+ * logged (debug) and does not stop the calls after it.
+ */
+export const replay = (a: UsermavenCall) => {
+  made = a;
+  try {
+    call(...a);
+  } catch (e) {
+    log(e);
+  }
+  made = {};
 };

@@ -5,13 +5,15 @@ import { OUTBOX, load, save } from './store.ts';
 
 /** The relay's body limit: `LIMITS.bodyBytes` in src/event.ts (a unit test keeps them equal). */
 export const MAX_BODY = 65536;
-/** The relay's `LIMITS.eventsPerRequest`. */
-export const MAX_EVENTS = 500;
-/** Unsent events kept in localStorage at most; the oldest are dropped first. */
+/**
+ * Unsent events kept in localStorage at most; the oldest are dropped first. Below the
+ * relay's `LIMITS.eventsPerRequest` (a unit test keeps it so), so a request never carries
+ * too many events and split needs to count only bytes.
+ */
 export const MAX_OUTBOX = 200;
 
 /**
- * Splits events into JSON arrays that each fit one request, in bytes (UTF-8) and count.
+ * Splits events into JSON arrays that each fit one request, in bytes of UTF-8.
  * An event that alone exceeds the limit is dropped: the relay would refuse it forever.
  */
 export const split = (events: InboundEvent[], max = MAX_BODY) => {
@@ -22,7 +24,7 @@ export const split = (events: InboundEvent[], max = MAX_BODY) => {
     const n = new Blob([JSON.stringify(e)]).size + 1; // the event and its comma
     if (n >= max) log('too big', e); // "[" + event + "]" would not fit
     else {
-      if (size + n > max || cur.length >= MAX_EVENTS) out.push((cur = [])), (size = 1); // "["
+      if (size + n > max) out.push((cur = [])), (size = 1); // "["
       cur.push(e);
       size += n; // the last comma stands for "]"
     }
