@@ -91,9 +91,9 @@ const post = (batch: InboundEvent[]) => {
     // sendBeacon missing, or replaced by a privacy extension
   }
   const f = (keepalive: boolean) => fetch(ENDPOINT, { method: 'POST', body, mode: 'no-cors', keepalive });
-  // The executor turns a missing or throwing fetch into a rejection. A page being left
-  // rejects its keepalive fetch although the request still goes out (Chromium): a plain
-  // fetch then would send the batch twice, so a hidden page keeps it for the next one.
+  // The executor turns a missing or throwing fetch into a rejection. On a hidden page (being
+  // left, or in the background) a plain fetch may die with the page, and a keepalive fetch
+  // can reject while its request still goes out: the batch waits for the next page instead.
   new Promise<Response>((ok) => ok(f(true)))
     .catch(() => (document.hidden ? Promise.reject() : f(false)))
     .then((r) => r.status > 499 && keep(batch), () => keep(batch));
