@@ -13,7 +13,7 @@
 // relay's de-duplication never skips a write). Goals: ratio ≥ 0.5, ≤ 10 upstream requests per
 // 1,000 events, RSS flat during the outage.
 //
-//   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 npm run bench -- relay
+//   BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONNECTIONS=50 npm run bench -- relay
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -48,6 +48,16 @@ function startChild(args, env = {}) {
     });
     child.on('exit', (code) => reject(new Error(`child exited ${code} before listening:\n${out}`)));
   });
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks, USER_HZ = 100
+  } catch {
+    return NaN;
+  }
 }
 
 /** Peak and current RSS of a process, from /proc (Linux); null elsewhere. */
@@ -101,32 +111,56 @@ function fakeUpstream() {
 
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 
-// 1. bare
+// 1 + 2. bare and relay, both running; loaded in turn, alternating for `rounds` rounds so that
+// noise from other work on the machine falls on both sides alike.
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const bare = await startChild(['-e', bareSource]);
-await load(bare.url, '/', 1); // warm-up
-const bareResult = await load(bare.url, '/');
-bare.child.kill();
-
-// 2. relay with durable writes
 const upstream = await fakeUpstream();
 const dataDir = mkdtempSync(join(tmpdir(), 'umbeacon-bench-'));
 const relay = await startChild(['bin/umbeacon.js', 'serve'], {
   PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, RATE_LIMIT: '0',
   USERMAVEN_API_KEY: KEY, USERMAVEN_SERVER_TOKEN: TOKEN, USERMAVEN_URL: upstream.url,
 });
+await load(bare.url, '/', 1); // warm-up
 await load(relay.url, '/u/e', 1);
-const eventsBefore = upstream.stats.events;
-const requestsBefore = upstream.stats.requests;
-const relayResult = await load(relay.url, '/u/e');
-// Let the forwarder finish, then count upstream requests for the events of the measured run.
-for (let i = 0; i < 200; i++) {
-  const h = await (await fetch(relay.url + '/healthz')).json();
-  if (h.spool.depth === 0) break;
-  await new Promise((r) => setTimeout(r, 50));
+const bareRuns = [];
+const relayRuns = [];
+let events = 0;
+let upstreamRequests = 0;
+// CPU per request is the figure least disturbed by other work on a shared machine.
+const cpu = { bare: 0, bareReqs: 0, relay: 0, relayReqs: 0 };
+for (let round = 0; round < rounds; round++) {
+  let c0 = cpuMs(bare.child.pid);
+  const b = await load(bare.url, '/');
+  cpu.bare += cpuMs(bare.child.pid) - c0;
+  cpu.bareReqs += b.requests.total;
+  bareRuns.push(b);
+  const eventsBefore = upstream.stats.events;
+  const requestsBefore = upstream.stats.requests;
+  c0 = cpuMs(relay.child.pid);
+  const r = await load(relay.url, '/u/e');
+  relayRuns.push(r);
+  // Let the forwarder finish, then count upstream requests for the events of this run.
+  for (let i = 0; i < 200; i++) {
+    const h = await (await fetch(relay.url + '/healthz')).json();
+    if (h.spool.depth === 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  cpu.relay += cpuMs(relay.child.pid) - c0; // includes forwarding these events upstream
+  cpu.relayReqs += r.requests.total;
+  events += upstream.stats.events - eventsBefore;
+  upstreamRequests += upstream.stats.requests - requestsBefore;
 }
-const events = upstream.stats.events - eventsBefore;
-const upstreamRequests = upstream.stats.requests - requestsBefore;
+bare.child.kill();
 const rssAfterLoad = rss(relay.child.pid);
+const mean = (runs, f) => runs.reduce((n, r) => n + f(r), 0) / runs.length;
+const summary = (runs) => ({
+  requests: { average: mean(runs, (r) => r.requests.average) },
+  latency: { p50: mean(runs, (r) => r.latency.p50), p99: mean(runs, (r) => r.latency.p99) },
+  non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
+});
+const bareResult = summary(bareRuns);
+const relayResult = summary(relayRuns);
 
 // 3. outage: upstream down, load continues; sample RSS
 upstream.stats.failing = true;
@@ -144,11 +178,14 @@ upstream.server.close();
 rmSync(dataDir, { recursive: true, force: true });
 
 const ratio = relayResult.requests.average / bareResult.requests.average;
-console.log(`connections ${connections}, ${seconds} s per run, one-event bodies, durable writes (fdatasync, group commit)`);
+console.log(`per-round ratio relay/bare: ${relayRuns.map((r, i) => fmt(r.requests.average / bareRuns[i].requests.average, 2)).join(', ')}`);
+console.log(`connections ${connections}, ${rounds} alternating rounds of ${seconds} s (means shown), one-event bodies, durable writes (fdatasync, group commit)`);
 console.log(`${'run'.padEnd(22)}${'req/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'non-2xx'.padStart(9)}`);
 for (const [name, r] of [['bare node:http 204', bareResult], ['relay', relayResult], ['relay, upstream down', outageResult]]) {
   console.log(`${name.padEnd(22)}${fmt(r.requests.average).padStart(10)}${fmt(r.latency.p50, 1).padStart(9)}${fmt(r.latency.p99, 1).padStart(9)}${String(r.non2xx).padStart(9)}`);
 }
 console.log(`ratio relay/bare req/s: ${fmt(ratio, 2)} (goal ≥ 0.5)`);
+const usPerReq = (ms, n) => fmt((ms * 1000) / Math.max(n, 1), 0);
+console.log(`CPU per request: bare ${usPerReq(cpu.bare, cpu.bareReqs)} µs, relay ${usPerReq(cpu.relay, cpu.relayReqs)} µs (store + forward; less disturbed by other load than req/s)`);
 console.log(`upstream requests per 1,000 events: ${fmt((upstreamRequests / Math.max(events, 1)) * 1000, 1)} (${upstreamRequests} requests for ${events} events; goal ≤ 10)`);
 console.log(`relay RSS: after load ${fmt(rssAfterLoad?.nowMb, 1)} MB; during outage min ${fmt(Math.min(...samples), 1)} / max ${fmt(Math.max(...samples), 1)} MB; peak (VmHWM) ${fmt(peak?.peakMb, 1)} MB; spool depth at end ${health.spool.depth}`);

@@ -107,6 +107,15 @@ describe.each(['direct', 'http'] as Mode[])('relay handler (%s)', (mode) => {
       expect(h.relay.rejects()[code]).toBe(1);
     });
 
+    it('refuses a body that is not UTF-8 instead of storing U+FFFD', async () => {
+      await start();
+      const bytes = new Uint8Array([...new TextEncoder().encode('[{"event_type":"caf'), 0xe9, ...new TextEncoder().encode('"}]')]);
+      const res = await h.call('/u/e', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: bytes });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toBe('bad_encoding');
+      expect(stored()).toBe(0);
+    });
+
     it('refuses a whole batch when one event is bad', async () => {
       await start();
       const res = await post([ev(), ev({ user: 'nope' })]);

@@ -9,6 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorResponse, RelayError } from '../relay/errors.ts';
 import type { ConnInfo } from '../relay/handler.ts';
+import { lightRequest } from './light-request.ts';
 
 export type WebHandler = (request: Request, conn?: ConnInfo) => Promise<Response>;
 
@@ -42,23 +43,15 @@ export function toNodeListener(handler: WebHandler, options: { maxBodyBytes?: nu
       }
       body = read;
     }
-    const headers = new Headers();
-    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-      try {
-        headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-      } catch {
-        // node:http already rejects most malformed headers; skip what WHATWG Headers refuses.
-      }
-    }
     let url: URL;
     try {
       url = new URL(req.url ?? '/', `http://${req.headers.host ?? fallbackHost}`);
     } catch {
       url = new URL(req.url ?? '/', `http://${fallbackHost}`);
     }
-    const init: RequestInit = { method, headers };
-    if (body) init.body = new Uint8Array(body.buffer, body.byteOffset, body.byteLength) as Uint8Array<ArrayBuffer>;
-    const response = await handler(new Request(url, init), { remoteAddress: req.socket.remoteAddress });
+    const bytes = body ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : undefined;
+    // The body goes along as bytes too, so the core need not stream what is already in memory.
+    const response = await handler(lightRequest(url.href, method, req.rawHeaders, bytes), { remoteAddress: req.socket.remoteAddress, ...(bytes ? { body: bytes } : {}) });
     await send(res, response, method === 'HEAD');
   }
 }

@@ -80,6 +80,8 @@ export interface RelayOptions {
 /** Per-connection facts a Web `Request` does not carry. */
 export interface ConnInfo {
   remoteAddress?: string | undefined;
+  /** The request body, when the adapter has already read it into memory (saves a stream). */
+  body?: Uint8Array | undefined;
 }
 
 export interface RelayHandler {
@@ -190,7 +192,7 @@ export function createRelay(options: RelayOptions): RelayHandler {
     const ip = clientAddress(conn.remoteAddress, request.headers.get('x-forwarded-for'), trust);
     let events: JsonObject[];
     try {
-      events = parseEvents(await readBody(request, LIMITS.bodyBytes));
+      events = parseEvents(await readBody(request, LIMITS.bodyBytes, conn.body));
       if (official) events = events.map(fromOfficial);
     } catch (error) {
       // Garbage costs a token too, so a flood of bad bodies ends in 429 like any other flood.

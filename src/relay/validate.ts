@@ -97,9 +97,13 @@ export function isPlainObject(v: unknown): v is JsonObject {
  * Read a request body as text, refusing more than `limit` bytes without buffering them
  * (413). Content-Length is checked first so an honest oversized body is refused unread.
  */
-export async function readBody(request: Request, limit: number): Promise<string> {
+export async function readBody(request: Request, limit: number, preread?: Uint8Array): Promise<string> {
   const declared = Number(request.headers.get('content-length'));
   if (declared > limit) throw tooLarge(limit);
+  if (preread) {
+    if (preread.byteLength > limit) throw tooLarge(limit);
+    return decodeUtf8(preread);
+  }
   if (!request.body) return '';
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -114,14 +118,29 @@ export async function readBody(request: Request, limit: number): Promise<string>
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return new TextDecoder().decode(chunks[0]);
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    all.set(c, offset);
-    offset += c.byteLength;
+  let all: Uint8Array;
+  if (chunks.length === 1) all = chunks[0]!;
+  else {
+    all = new Uint8Array(size);
+    let offset = 0;
+    for (const c of chunks) {
+      all.set(c, offset);
+      offset += c.byteLength;
+    }
   }
-  return new TextDecoder().decode(all);
+  return decodeUtf8(all);
 }
+
+function decodeUtf8(bytes: Uint8Array): string {
+  // Fatal: a lenient decoder would store U+FFFD in place of the bad bytes, silently changing
+  // the event; JSON text must be UTF-8 (RFC 8259 §8.1), so refuse it instead.
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw badRequest('bad_encoding', 'body is not valid UTF-8');
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 const tooLarge = (limit: number) => new RelayError(413, 'too_large', `body is larger than ${limit} bytes; send fewer events per request`);
