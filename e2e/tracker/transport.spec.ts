@@ -1,4 +1,4 @@
-import { expect, loaded, names, test } from './fixture.ts';
+import { expect, loaded, names, spyOnSends, test } from './fixture.ts';
 
 const outbox = (page: import('@playwright/test').Page) =>
   page.evaluate(() => ((JSON.parse(localStorage.getItem('um_o') || 'null') || []) as { event_type: string }[]).map((e) => e.event_type));
@@ -131,4 +131,70 @@ test('batches are split to stay under 64 KiB, and an event over the limit is dro
   const sizes = site.requests.map((r) => Buffer.byteLength(r.body));
   expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);
   expect(site.requests.length).toBeGreaterThanOrEqual(3);
+});
+
+// The tracker holds events 100 ms to batch them; these prove the flush is immediate, with
+// no waiting: the request is made inside the same task as the event that hides the page.
+const hides = [
+  { name: 'pagehide', hide: () => dispatchEvent(new Event('pagehide')) },
+  {
+    name: 'visibilitychange to hidden',
+    hide: () => {
+      Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    },
+  },
+];
+for (const { name, hide } of hides) {
+  test(`${name} sends queued events at once`, async ({ page, site }) => {
+    await spyOnSends(page);
+    await page.goto(site.page('/index.html'));
+    await site.expectEvents((e) => e.event_type === 'pageview');
+    const sent = await page.evaluate((hideSource) => {
+      const w = window as any;
+      w.__sent.length = 0;
+      window.usermaven.track('queued');
+      const before = w.__sent.length;
+      new Function(`(${hideSource})()`)();
+      return { before, after: w.__sent.length };
+    }, hide.toString());
+    expect(sent).toEqual({ before: 0, after: 1 });
+    await site.expectEvents((e) => e.event_type === 'queued');
+  });
+}
+
+test('a browser where every storage and transport API throws gets no errors in the page', async ({ page, context, site }) => {
+  const errors: Error[] = [];
+  page.on('pageerror', (e) => errors.push(e));
+  await context.addInitScript(() => {
+    const deny = () => { throw new DOMException('blocked', 'SecurityError'); };
+    Object.defineProperty(Document.prototype, 'cookie', { get: deny, set: deny, configurable: true });
+    Object.defineProperty(window, 'localStorage', { get: deny, configurable: true });
+    Navigator.prototype.sendBeacon = deny;
+    window.fetch = () => { throw new TypeError('fetch blocked'); };
+  });
+  await page.goto(site.page('/index.html'));
+  await loaded(page);
+  const results = await page.evaluate(() => {
+    const um = window.usermaven;
+    return [
+      um.identify({ id: 'u' }, { id: 'c' }),
+      um.track('t', { a: 1 }),
+      um.page(),
+      um.group({ id: 'c2' }),
+      um.reset(),
+      um.consent(false),
+      um.consent(true),
+      history.pushState(null, '', '/elsewhere'),
+      dispatchEvent(new Event('pagehide')),
+      dispatchEvent(new Event('online')),
+    ].map((r) => r ?? null);
+  });
+  expect(results.slice(0, 8)).toEqual(Array(8).fill(null));
+  // The SPA pageview runs a task after pushState; a task queued now runs after it. Then a
+  // pagehide flushes what it queued, at once.
+  await page.evaluate(() => new Promise((ok) => setTimeout(ok)));
+  await page.evaluate(() => dispatchEvent(new Event('pagehide')));
+  expect(errors).toEqual([]);
+  expect(site.requests).toEqual([]);
 });
