@@ -241,6 +241,18 @@ describe('loadConfig', () => {
     expect(c.apiKey).toBeUndefined();
   });
 
+  it('runs without static files when SITE_DIR is unset and ./public is missing', () => {
+    const cwd = process.cwd();
+    const empty = mkdtempSync(join(tmpdir(), 'umbeacon-nosite-'));
+    try {
+      process.chdir(empty);
+      expect(loadConfig({}).siteDir).toBeNull();
+    } finally {
+      process.chdir(cwd);
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   it('lets flags win over the environment', () => {
     expect(loadConfig({ SITE_DIR: site, PORT: '9000' }, { PORT: '0' }).port).toBe(0);
   });

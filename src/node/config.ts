@@ -17,7 +17,8 @@ export interface RelayConfig {
   serverToken?: string | undefined;
   upstreamUrl: string;
   dataDir: string;
-  siteDir: string;
+  /** Static files; null = none (SITE_DIR unset and no ./public here). */
+  siteDir: string | null;
   /** Raw TRUST_PROXY value (see src/relay/client-ip.ts for the grammar). */
   trustProxy: string;
   allowedOrigins: string[];
@@ -103,8 +104,14 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   // Base URL only; the s2s path is fixed (src/relay/upstream.ts), so no client can redirect it.
   const upstreamUrl = `${upstream.protocol}//${upstream.host}`;
 
-  const siteDir = resolve(get('SITE_DIR'));
-  if (!existsSync(siteDir) || !statSync(siteDir).isDirectory()) throw new ConfigError('SITE_DIR', `${siteDir} is not a directory`);
+  // An explicit SITE_DIR must exist; the default ./public is optional, so `npx umbeacon serve`
+  // in a project without one runs the relay alone instead of refusing to start.
+  const siteExplicit = Boolean((overrides.SITE_DIR ?? env['SITE_DIR'] ?? '').trim());
+  let siteDir: string | null = resolve(get('SITE_DIR'));
+  if (!existsSync(siteDir) || !statSync(siteDir).isDirectory()) {
+    if (siteExplicit) throw new ConfigError('SITE_DIR', `${siteDir} is not a directory`);
+    siteDir = null;
+  }
   const dataDir = resolve(get('DATA_DIR'));
   if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) throw new ConfigError('DATA_DIR', `${dataDir} exists and is not a directory`);
 

@@ -119,7 +119,9 @@ export async function createRelayStack(options: StartOptions = {}): Promise<Rela
     mode,
     upstreamHost: upstream.host,
     logger,
-    ...(options.fallback === null ? {} : { fallback: options.fallback ?? serveStatic(config.siteDir) }),
+    ...(options.fallback === null || (options.fallback === undefined && !config.siteDir)
+      ? {}
+      : { fallback: options.fallback ?? serveStatic(config.siteDir!) }),
   });
   forwarder.start();
   return {
