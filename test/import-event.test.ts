@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UUID_RE } from '../src/event.ts';
 import { convertRecord, idFromText, toMillis } from '../src/node/import-event.ts';
@@ -63,6 +64,43 @@ describe('convertRecord', () => {
     const result = convertRecord(text, options);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.reason).toMatch(reason);
+  });
+});
+
+describe('convertRecord, any event', () => {
+  it('yields the record plus api_key, event_id and _timestamp in ms, minus dropped fields', () => {
+    // Free-form extra fields; the fields with rules are generated (valid) below.
+    const ruled = new Set(['__proto__', 'event_type', '_timestamp', 'event_id', 'api_key', 'token', 'source_ip', 'user', 'company', 'event_attributes', 'ids']);
+    const extra = fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !ruled.has(k)), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 });
+    const record = fc.record(
+      {
+        event_type: fc.string({ minLength: 1, maxLength: 10 }).filter((t) => t.trim() !== ''),
+        _timestamp: fc.oneof(fc.integer({ min: 1e11, max: now }), fc.integer({ min: 1e11, max: now }).map((ms) => new Date(ms).toISOString())),
+        event_id: fc.uuid(),
+        api_key: fc.string(),
+        source_ip: fc.string(),
+        user: fc.record({ id: fc.string() }),
+      },
+      { requiredKeys: ['event_type', '_timestamp'] },
+    );
+    fc.assert(
+      fc.property(record, extra, fc.boolean(), (event, more, pretty) => {
+        const source = { ...more, ...event };
+        const text = JSON.stringify(source, null, pretty ? 1 : undefined);
+        const result = convertRecord(text, options);
+        expect(result.ok).toBe(true);
+        if (!result.ok) return;
+        const { api_key: _k, source_ip: _s, ...kept } = source as Record<string, unknown>;
+        expect(JSON.parse(result.json)).toEqual({
+          ...kept,
+          api_key: 'key-from-config',
+          event_id: event.event_id ?? idFromText(text),
+          _timestamp: typeof event._timestamp === 'string' ? Date.parse(event._timestamp) : event._timestamp,
+        });
+        expect(result.bytes).toBe(Buffer.byteLength(result.json));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -59,12 +59,21 @@ export function convertRecord(text: string, options: ConvertOptions): Converted 
   }
 
   const eventId = given ?? idFromText(text);
-  // Fill in the parsed object itself (no copy: this runs a million times per import).
-  for (const key of DROPPED) if (key in source) delete source[key];
-  source.api_key = options.apiKey;
-  source.event_id = eventId;
-  source._timestamp = timestamp;
-  const json = JSON.stringify(source);
+  let json: string;
+  if (source._timestamp === timestamp && !hasDropped(source)) {
+    // Nothing to change, only fields to add: append them to the text instead of serializing the
+    // whole event again (a tenth of an import's CPU). The text is a valid, trimmed JSON object
+    // with at least event_type in it, so it ends with `}` and takes a `,` before new fields.
+    const extra = given === undefined ? `,"api_key":${JSON.stringify(options.apiKey)},"event_id":"${eventId}"}` : `,"api_key":${JSON.stringify(options.apiKey)}}`;
+    json = text.slice(0, -1) + extra;
+  } else {
+    // Fill in the parsed object itself (no copy: this runs a million times per import).
+    for (const key of DROPPED) if (key in source) delete source[key];
+    source.api_key = options.apiKey;
+    source.event_id = eventId;
+    source._timestamp = timestamp;
+    json = JSON.stringify(source);
+  }
   const bytes = Buffer.byteLength(json);
   if (bytes > LIMITS.clientEventBytes) return fail(`event is ${bytes} bytes; the limit is ${LIMITS.clientEventBytes}`);
   return { ok: true, json, bytes, eventId, timestamp };
@@ -99,6 +108,11 @@ export function idFromText(text: string): string {
   const hex = createHash('sha256').update(text).digest('hex');
   const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+function hasDropped(source: Record<string, unknown>): boolean {
+  for (const key of DROPPED) if (Object.prototype.hasOwnProperty.call(source, key)) return true;
+  return false;
 }
 
 function hasProtoKey(value: unknown): boolean {

@@ -470,7 +470,7 @@ function where(record: RawRecord, index: number, reason: string): SkippedRecord 
 
 /** The input's bytes from `offset` on. */
 function openInput(input: string, offset: number, stdin?: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  if (input !== '-') return createReadStream(input, { start: offset, highWaterMark: 1 << 16 });
+  if (input !== '-') return createReadStream(input, { start: offset, highWaterMark: 1 << 18 });
   const source = stdin ?? (process.stdin as AsyncIterable<Uint8Array>);
   return offset > 0 ? skipBytes(source, offset) : source;
 }
