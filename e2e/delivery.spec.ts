@@ -68,7 +68,7 @@ test('events sent while the upstream is down all arrive, in bulk, once it is bac
   // Its own relay and upstream: the outage must not touch other tests of this worker.
   const stack = await startStack();
   try {
-    const expectUpstream = createExpectUpstream(stack.upstream, (e) => String(e['user_agent'] ?? '').includes(tag));
+    const expectUpstream = createExpectUpstream(stack.upstream, (e) => String(e['user_agent'] ?? '').includes(tag), stack.relay.log);
     stack.upstream.fail(503);
     for (const path of ['/index.html', '/second.html', '/login.html']) {
       await page.goto(new URL(path, stack.relay.url).href);

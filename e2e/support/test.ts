@@ -115,7 +115,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   },
 
   expectUpstream: async ({ stack, tag }, use) => {
-    await use(createExpectUpstream(stack.upstream, (e) => String(e['user_agent'] ?? '').includes(tag)));
+    await use(createExpectUpstream(stack.upstream, (e) => String(e['user_agent'] ?? '').includes(tag), stack.relay.log));
   },
 
   outbox: async ({ context, site }, use) => {

@@ -28,13 +28,18 @@ export interface ExpectUpstream {
   describe(): string;
 }
 
-export function createExpectUpstream(upstream: FakeUpstream, isMine: (event: UpstreamEvent) => boolean): ExpectUpstream {
+export function createExpectUpstream(
+  upstream: FakeUpstream,
+  isMine: (event: UpstreamEvent) => boolean,
+  relayLog?: () => string,
+): ExpectUpstream {
   const events = () => upstream.events.filter(isMine);
   const describe = () =>
     [
       `events of this test (${events().length}):`,
       ...events().map((e, i) => `  #${i + 1} ${JSON.stringify(e)}`),
       `upstream: ${upstream.describe()}`,
+      ...(relayLog ? ['relay log (last 20 lines):', ...relayLog().trimEnd().split('\n').slice(-20).map((l) => `  ${l}`)] : []),
     ].join('\n');
 
   const expectUpstream = async (matcher: Matcher, options: ExpectUpstreamOptions = {}) => {
