@@ -470,7 +470,9 @@ function where(record: RawRecord, index: number, reason: string): SkippedRecord 
 
 /** The input's bytes from `offset` on. */
 function openInput(input: string, offset: number, stdin?: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  if (input !== '-') return createReadStream(input, { start: offset, highWaterMark: 1 << 18 });
+  // 64 KB reads: measured on a 300k-event dry run, 77 MB peak RSS against 98 MB with 256 KB
+  // and 150 MB with 1 MB, for the same CPU time.
+  if (input !== '-') return createReadStream(input, { start: offset, highWaterMark: 1 << 16 });
   const source = stdin ?? (process.stdin as AsyncIterable<Uint8Array>);
   return offset > 0 ? skipBytes(source, offset) : source;
 }
