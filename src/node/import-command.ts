@@ -220,7 +220,8 @@ function resumeHint(file: string, flags: ImportFlags, s: ImportSummary): string 
     s.outcome === 'too-many-errors'
       ? `fix the records listed in the report, or allow them with --max-errors ${s.skipped}, then continue from line ${s.resumeLine ?? 1} with`
       : `continue from line ${s.resumeLine ?? 1} with`;
-  return `${advice}:\n  ${args.join(' ')}`;
+  // Standard input cannot seek: the resumed run reads the same input again and skips what was sent.
+  return file === '-' ? `${advice} the same input piped in again:\n  … | ${args.join(' ')}` : `${advice}:\n  ${args.join(' ')}`;
 }
 
 function quote(arg: string): string {
