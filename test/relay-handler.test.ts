@@ -484,6 +484,17 @@ describe.each(['direct', 'http'] as Mode[])('relay handler (%s)', (mode) => {
   });
 });
 
+describe('proxy hint', () => {
+  it('warns once when forwarding headers arrive and TRUST_PROXY is off', async () => {
+    const lines: string[] = [];
+    const logger = { info: () => {}, warn: (msg: string) => lines.push(msg), error: () => {} };
+    h = await makeRelay('direct', { apiKey: 'k', logger });
+    await post([ev()], { 'x-forwarded-for': '9.9.9.9' });
+    await post([ev()], { 'x-forwarded-for': '9.9.9.9' });
+    expect(lines.filter((l) => l.includes('TRUST_PROXY is off'))).toHaveLength(1);
+  });
+});
+
 describe('reject logging', () => {
   it('logs the first reject of each reason, then counts per window', async () => {
     let t = NOW;

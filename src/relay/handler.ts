@@ -189,7 +189,7 @@ export function createRelay(options: RelayOptions): RelayHandler {
       if (apiKey === undefined) apiKey = /^[A-Za-z0-9_.-]{1,100}$/.test(token) ? token : 'local';
       else if (token !== apiKey) throw new RelayError(403, 'wrong_key', 'token does not match the API key this relay is configured for');
     }
-    const ip = clientAddress(conn.remoteAddress, request.headers.get('x-forwarded-for'), trust);
+    const ip = addressOf(request, conn);
     let events: JsonObject[];
     try {
       events = parseEvents(await readBody(request, LIMITS.bodyBytes, conn.body));
@@ -238,7 +238,7 @@ export function createRelay(options: RelayOptions): RelayHandler {
 
   async function pixel(request: Request, url: URL, conn: ConnInfo): Promise<Response> {
     checkOrigin(request, url, true);
-    const ip = clientAddress(conn.remoteAddress, request.headers.get('x-forwarded-for'), trust);
+    const ip = addressOf(request, conn);
     takeTokens(ip, 1);
     const headers = new Headers({ 'content-type': 'image/gif', 'cache-control': 'no-store, max-age=0' });
     if (request.method === 'HEAD') return new Response(null, { status: 200, headers });
@@ -289,6 +289,21 @@ export function createRelay(options: RelayOptions): RelayHandler {
       rejects: rejectTotals,
     };
     return json(200, body);
+  }
+
+  let warnedProxy = false;
+  function addressOf(request: Request, conn: ConnInfo): string | undefined {
+    const forwarded = request.headers.get('x-forwarded-for');
+    if (forwarded && !trust.enabled && !warnedProxy) {
+      // Behind a proxy with TRUST_PROXY off, every visitor looks like the proxy: one rate-limit
+      // bucket for the whole site and the proxy's address as source_ip. Say so once.
+      warnedProxy = true;
+      log.warn('requests carry X-Forwarded-For but TRUST_PROXY is off', {
+        hint: 'behind a proxy, set TRUST_PROXY (e.g. loopback, a CIDR or a hop count); otherwise all clients share one address',
+        peer: conn.remoteAddress ?? null,
+      });
+    }
+    return clientAddress(conn.remoteAddress, forwarded, trust);
   }
 
   function takeTokens(ip: string | undefined, cost: number) {
