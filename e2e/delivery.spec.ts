@@ -1,5 +1,5 @@
 import { trackerLoaded } from './support/browser.ts';
-import { startStack } from './support/stack.ts';
+import { SERVER_TOKEN, startStack } from './support/stack.ts';
 import { createExpectUpstream } from './support/upstream.ts';
 import { expect, ofType, test } from './support/test.ts';
 
@@ -86,6 +86,7 @@ test('events sent while the upstream is down all arrive, in bulk, once it is bac
     expect(paths).toEqual(expect.arrayContaining(['/index.html', '/second.html', '/login.html']));
     const bulk = stack.upstream.accepted().filter((r) => r.events.length > 1);
     expect(bulk.length, `bulk requests after the outage\n${expectUpstream.describe()}`).toBeGreaterThan(0);
+    expect(stack.relay.log(), 'relay output').not.toContain(SERVER_TOKEN);
   } finally {
     await stack.close();
   }

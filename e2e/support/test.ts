@@ -7,7 +7,8 @@
  * - `expectUpstream(matcher)`: polls for this test's events at the upstream (see upstream.ts).
  * - `outbox`: every request the browser made to the relay's event routes, in order.
  * - `newPage()`: another tab in the same context, with the blocker on when it is on.
- * - After every test: no response the browser saw contained the server token.
+ * - After every test: no response the browser saw contained the server token, and no
+ *   request to the relay (127.0.0.1) was blocked by the ad-blocker.
  */
 import { test as base, expect, type Page, type Request } from '@playwright/test';
 import { enableBlocking } from './adblock.ts';
@@ -45,6 +46,8 @@ interface WorkerFixtures extends Options {
 }
 
 interface TestFixtures {
+  /** Requests the ad-blocker refused (any origin), for the after-test check. */
+  blocked: string[];
   /** Unique per test; appended to the user agent so events can be told apart upstream. */
   tag: string;
   site: Site;
@@ -92,6 +95,18 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
       await use(scanner);
       await scanner.settle();
       expect(scanner.find(SERVER_TOKEN), 'responses that carried the server token').toEqual([]);
+    },
+    { auto: true },
+  ],
+
+  blocked: [
+    async ({ context }, use) => {
+      const blocked: string[] = [];
+      context.on('requestfailed', (request) => {
+        if (request.failure()?.errorText.startsWith('net::ERR_BLOCKED_BY_CLIENT')) blocked.push(request.url());
+      });
+      await use(blocked);
+      expect(blocked.filter((url) => new URL(url).hostname === '127.0.0.1'), 'first-party requests the ad-blocker blocked').toEqual([]);
     },
     { auto: true },
   ],
