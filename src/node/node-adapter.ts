@@ -37,8 +37,9 @@ export function toNodeListener(handler: WebHandler, options: { maxBodyBytes?: nu
     if (method !== 'GET' && method !== 'HEAD') {
       const read = await readBody(req, maxBodyBytes);
       if (read === null) {
+        res.shouldKeepAlive = false;
         await send(res, errorResponse(new RelayError(413, 'too_large', `body is larger than ${maxBodyBytes} bytes`), req.url ?? '/'), false);
-        req.destroy();
+        lingerThenClose(req);
         return;
       }
       body = read;
@@ -80,6 +81,19 @@ export function toConnectMiddleware(handler: WebHandler & { handles(pathname: st
 
 /** Bodies a framework already read, keyed by request, for `readBody` to use instead of the stream. */
 const replayBody = new WeakMap<IncomingMessage, Buffer>();
+
+/**
+ * Close after an early answer without resetting it away: destroying the socket while the
+ * client is still sending makes the kernel answer its data with a RST, which can discard our
+ * 413 before the client reads it. Read on (and drop) for a moment first — RFC 9112 §9.6.
+ */
+function lingerThenClose(req: IncomingMessage): void {
+  req.resume();
+  const timer = setTimeout(() => req.destroy(), 1000);
+  timer.unref();
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
+}
 
 /** Buffer the body; null when it is over the limit. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
