@@ -3,7 +3,7 @@
  * events were made durable, and a script that never calls close().
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -63,6 +63,7 @@ describe('client durability (built dist/client.js)', () => {
       await next.close();
     }
     expect(upstream.eventIds()).toEqual(new Set(Array.from({ length: 150 }, (_, i) => `durable-${i}`)));
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('lets a script exit by itself once its events are sent, without close()', async () => {

@@ -3,7 +3,7 @@
  * interrupted with Ctrl-C, exit codes, help.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../src/node/import-checkpoint.ts';
@@ -23,6 +23,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await upstream.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 interface Exit {

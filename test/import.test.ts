@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await upstream.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const run = (options: Partial<ImportOptions> & { input: string }) =>
