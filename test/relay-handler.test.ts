@@ -391,6 +391,12 @@ describe.each(['direct', 'http'] as Mode[])('relay handler (%s)', (mode) => {
       expect(res.headers.getSetCookie()[0]).toMatch(/^__eventn_id_key1=a1b2c3d4e5; Max-Age=34560000/);
     });
 
+    it('keeps no source_ip when the SDK asks for ip_policy=strict', async () => {
+      await start();
+      await h.call('/api/v1/event?token=key1&ip_policy=strict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([official()]) });
+      expect((await storedEvents())[0]).not.toHaveProperty('source_ip');
+    });
+
     it('refuses a token that is not the configured API key', async () => {
       await start();
       const res = await h.call('/api/v1/event?token=other', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([official()]) });

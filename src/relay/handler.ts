@@ -200,7 +200,9 @@ export function createRelay(options: RelayOptions): RelayHandler {
       throw error;
     }
     takeTokens(ip, events.length);
-    const stored = await store(events, request, ip, apiKey ?? 'local');
+    // The official SDK's `ipPolicy: 'strict'` asks that the visitor's address not be kept.
+    const keepIp = !(official && url.searchParams.get('ip_policy') === 'strict');
+    const stored = await store(events, request, keepIp ? ip : undefined, apiKey ?? 'local');
     const headers = new Headers({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
     corsHeaders(headers, origin);
     const id = anonymousIdOf(events);
