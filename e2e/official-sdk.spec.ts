@@ -12,6 +12,7 @@ test('the official Usermaven SDK pointed at the relay gets its events upstream',
   // It went first-party: to the relay's SDK route with the public key only.
   const sdkRequests = outbox.filter((r) => r.path === '/api/v1/event');
   expect(sdkRequests.length).toBeGreaterThan(0);
+  for (const r of sdkRequests) expect(new URL(r.url).searchParams.get('token')).toBe(API_KEY);
   expect(outbox.filter((r) => r.path !== '/api/v1/event')).toEqual([]);
   const carrier = stack.upstream.accepted().find((r) => r.events.some((e) => e['event_id'] === signup?.['event_id']));
   expect(carrier?.path).toBe('/api/v1/s2s/event');

@@ -28,6 +28,7 @@ export interface Site {
 }
 
 export interface OutboxEntry {
+  url: string;
   path: string;
   method: string;
   body: string | null;
@@ -138,7 +139,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     const onRequest = (request: Request) => {
       const url = new URL(request.url());
       if (url.origin !== site.origin || !EVENT_ROUTES.includes(url.pathname)) return;
-      outbox.push({ path: url.pathname, method: request.method(), body: request.postData(), type: request.resourceType() });
+      outbox.push({ url: url.href, path: url.pathname, method: request.method(), body: request.postData(), type: request.resourceType() });
     };
     context.on('request', onRequest);
     await use(outbox);
