@@ -134,6 +134,7 @@ export function createClient(options: ClientOptions): Client {
     : Promise.resolve(dropDeadLetters(createMemorySpool({ maxBytes: options.maxQueueBytes ?? 16 * 1024 * 1024 })));
   let spool: Spool | undefined;
   let forwarder: ReturnType<typeof createForwarder> | undefined;
+  let closed = false;
   // Timers keep the process alive only while events wait: an idle client does not hold it open.
   const clock: Clock = {
     now: Date.now,
@@ -166,7 +167,6 @@ export function createClient(options: ClientOptions): Client {
   });
   ready.catch((error: unknown) => report(new Error(`cannot open the queue in ${options.dataDir}: ${(error as Error).message}`)));
 
-  let closed = false;
   const pending = new Set<Promise<void>>();
 
   const enqueue = (json: string): Promise<void> => {
