@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEventFeed } from '../src/relay/feed.ts';
 import { createMemorySpool } from '../src/relay/memory-spool.ts';
@@ -314,6 +315,23 @@ describe.each(['direct', 'http'] as Mode[])('relay handler (%s)', (mode) => {
       const again = await h.call('/u.js', { headers: { 'if-none-match': etag } });
       expect(again.status).toBe(304);
       expect(await again.text()).toBe('');
+    });
+
+    it.each([
+      ['gzip, deflate, br', true],
+      ['br;q=1, gzip;q=0.5', true],
+      ['gzip;q=0', false],
+      ['identity', false],
+    ])('serves it gzipped for Accept-Encoding %j: %s', async (accept, gz) => {
+      await start();
+      const res = await h.call('/u.js', { headers: { 'accept-encoding': accept } });
+      expect(res.headers.get('vary')).toBe('Accept-Encoding');
+      expect(res.headers.get('content-encoding')).toBe(gz ? 'gzip' : null);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const text = gz ? new TextDecoder().decode(gunzipSync(bytes)) : new TextDecoder().decode(bytes);
+      expect(text).toBe(TRACKER);
+      const etag = res.headers.get('etag')!;
+      expect((await h.call('/u.js', { headers: { 'accept-encoding': accept, 'if-none-match': etag } })).status).toBe(304);
     });
 
     it('bakes a configured collect path into the script', async () => {

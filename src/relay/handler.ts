@@ -17,7 +17,7 @@ import { silentLogger, type Logger } from './log.ts';
 import { fromOfficial, officialCookieName } from './official.ts';
 import { GIF, pixelEvent } from './pixel.ts';
 import { createRateLimiter } from './rate-limit.ts';
-import { createScriptServer, etagMatches } from './script.ts';
+import { acceptsGzip, createScriptServer, etagMatches } from './script.ts';
 import type { Spool } from './spool.ts';
 import { checkEvent, parseEvents, readBody, type JsonObject } from './validate.ts';
 
@@ -257,14 +257,19 @@ export function createRelay(options: RelayOptions): RelayHandler {
   async function serveScript(request: Request): Promise<Response> {
     const served = script ? await script() : null;
     if (!served) throw new RelayError(404, 'not_built', 'the tracker is not built; run `npm run build`');
-    const headers = {
+    const gzip = served.gzip && acceptsGzip(request.headers.get('accept-encoding')) ? served.gzip : null;
+    const etag = gzip ? served.gzipEtag : served.etag;
+    const headers: Record<string, string> = {
       'content-type': 'text/javascript; charset=utf-8',
       // A fixed URL cannot be immutable: cache for an hour, revalidate cheaply with the ETag.
       'cache-control': 'public, max-age=3600, stale-while-revalidate=86400',
-      etag: served.etag,
+      etag,
+      vary: 'Accept-Encoding',
     };
-    if (etagMatches(request.headers.get('if-none-match'), served.etag)) return new Response(null, { status: 304, headers });
-    return new Response(request.method === 'HEAD' ? null : served.body, { status: 200, headers });
+    if (gzip) headers['content-encoding'] = 'gzip';
+    if (etagMatches(request.headers.get('if-none-match'), etag)) return new Response(null, { status: 304, headers });
+    if (request.method === 'HEAD') return new Response(null, { status: 200, headers });
+    return new Response(gzip ? (gzip as Uint8Array<ArrayBuffer>) : served.body, { status: 200, headers });
   }
 
   function health(): Response {

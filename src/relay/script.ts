@@ -9,6 +9,9 @@ export const DEFAULT_COLLECT_LITERAL = '"/u/e"';
 export interface ServedScript {
   body: string;
   etag: string;
+  /** The same bytes gzipped (CompressionStream), when the runtime has it; a front proxy may compress instead. */
+  gzip: Uint8Array | null;
+  gzipEtag: string;
 }
 
 /** Rewrite and fingerprint once per distinct source; `load` is called per request. */
@@ -34,7 +37,24 @@ async function prepare(source: string, collectPath: string, onMissingLiteral?: (
   }
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body));
   const hex = Array.from(new Uint8Array(digest).subarray(0, 12), (b) => b.toString(16).padStart(2, '0')).join('');
-  return { body, etag: `"${hex}"` };
+  return { body, etag: `"${hex}"`, gzip: await gzipped(body), gzipEtag: `"${hex}-gz"` };
+}
+
+async function gzipped(text: string): Promise<Uint8Array | null> {
+  if (typeof CompressionStream === 'undefined') return null;
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** Does `Accept-Encoding` allow gzip? (RFC 9110 §12.5.3; `gzip;q=0` refuses it.) */
+export function acceptsGzip(header: string | null): boolean {
+  if (!header) return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== 'x-gzip' && coding !== '*') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
 }
 
 /** RFC 9110 §13.1.2: If-None-Match is a list of entity tags, or `*`; weak comparison. */
