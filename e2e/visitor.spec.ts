@@ -1,6 +1,6 @@
-import { API_KEY, SERVER_TOKEN } from './support/stack.ts';
-import { anonymousIdCookie, ANON_COOKIE, pageTruth, trackerLoaded } from './support/browser.ts';
 import type { Page } from '@playwright/test';
+import { anonymousIdCookie, ANON_COOKIE, pageTruth, trackerLoaded } from './support/browser.ts';
+import { API_KEY, SERVER_TOKEN } from './support/stack.ts';
 import { expect, ofType, test } from './support/test.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -35,13 +35,13 @@ test('a first visit sends one pageview with the real page context', async ({ pag
   expect(carrier?.token).toBe(`${API_KEY}.${SERVER_TOKEN}`);
 
   // The cookie came from the server too (Safari caps cookies set by script at 7 days).
-  await scanner.settle();
-  const setCookies = scanner.responses
-    .filter((r) => new URL(r.url).pathname === '/u/e')
-    .flatMap((r) => (r.headers['set-cookie'] ?? '').split('\n'))
-    .filter((c) => c.startsWith(`${ANON_COOKIE}=${cookie};`));
-  expect(setCookies, 'Set-Cookie of __eventn_id on /u/e responses').not.toHaveLength(0);
-  for (const header of setCookies) {
+  const setCookies = () =>
+    scanner.responses
+      .filter((r) => new URL(r.url).pathname === '/u/e')
+      .flatMap((r) => (r.headers['set-cookie'] ?? '').split('\n'))
+      .filter((c) => c.startsWith(`${ANON_COOKIE}=${cookie};`));
+  await expect.poll(async () => (await scanner.settle(), setCookies().length), { message: 'Set-Cookie of __eventn_id on /u/e' }).toBeGreaterThan(0);
+  for (const header of setCookies()) {
     const maxAge = Number(/max-age=(\d+)/i.exec(header)?.[1]);
     expect(maxAge, header).toBeGreaterThan(YEAR_S);
   }
