@@ -45,10 +45,14 @@ export function toNodeListener(handler: WebHandler, options: { maxBodyBytes?: nu
       body = read;
     }
     let url: URL;
+    const target = req.url ?? '/';
     try {
-      url = new URL(req.url ?? '/', `http://${req.headers.host ?? fallbackHost}`);
+      // "//x/y" is a path (origin-form, RFC 9112 §3.2.1), not a network-path reference:
+      // resolved against a base it would make "x" the host and "/y" the path.
+      const base = `http://${req.headers.host ?? fallbackHost}`;
+      url = target.startsWith('//') ? new URL(base + target) : new URL(target, base);
     } catch {
-      url = new URL(req.url ?? '/', `http://${fallbackHost}`);
+      url = new URL(`http://${fallbackHost}${target.startsWith('/') ? target : '/'}`);
     }
     const bytes = body ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : undefined;
     // The body goes along as bytes too, so the core need not stream what is already in memory.
