@@ -22,6 +22,13 @@ describe('progress view', () => {
     expect(out.text()).toBe('import: 2,000 events sent · 25.0% read · 2,000 events/s · ETA 3 s · 2 errors\n');
   });
 
+  it('counts checked events on a dry run', () => {
+    const out = sink();
+    const view = createProgressView({ stream: out.stream, tty: false, intervalMs: 1000, dryRun: true });
+    view.update(snapshot({ elapsedMs: 1000, valid: 4000, bytesRead: 1000 }));
+    expect(out.text()).toBe('import: 4,000 events checked · 100.0% read · 4,000 events/s · 0 errors\n');
+  });
+
   it('leaves earlier runs out of events/s and ETA after a resume', () => {
     const out = sink();
     const view = createProgressView({ stream: out.stream, tty: false, intervalMs: 1000 });
@@ -34,6 +41,7 @@ describe('progress view', () => {
     const view = createProgressView({ stream: out.stream, tty: true });
     view.update(snapshot({ elapsedMs: 1000, sent: 1500, bytesRead: 500, skipped: 1 }));
     view.stop(snapshot({ elapsedMs: 2000, sent: 3000, bytesRead: 1000, skipped: 1 }));
-    expect(out.text()).toMatch(/importing .* 100% \| 3,000 events \| 1,500 events\/s \| ETA 0s \| 1 errors/);
+    expect(out.text()).toMatch(/importing .* 50% \| 1,500 events sent \| 1,500 events\/s \| ETA 1 s \| 1 errors/);
+    expect(out.text()).toMatch(/importing .* 100% \| 3,000 events sent \| 1,500 events\/s \| ETA 0 s \| 1 errors/);
   });
 });

@@ -153,7 +153,7 @@ async function runImportCommand(file: string, flags: ImportFlags): Promise<numbe
 
   let timer: NodeJS.Timeout | undefined;
   if (flags.progress) {
-    view = createProgressView({ stream: stderr, tty });
+    view = createProgressView({ stream: stderr, tty, dryRun: Boolean(flags.dryRun) });
     timer = setInterval(() => view!.update(run.progress()), tty ? 200 : 1000);
   }
   let summary: ImportSummary;

@@ -1,6 +1,6 @@
 /**
  * How an import shows its progress: a cli-progress bar on a terminal (events, events/s, ETA,
- * skipped), plain lines every few seconds otherwise (CI logs, `> file` redirects), where a
+ * errors), plain lines every few seconds otherwise (CI logs, `> file` redirects), where a
  * redrawn bar would only be noise.
  */
 import cliProgress from 'cli-progress';
@@ -19,27 +19,37 @@ export interface ProgressViewOptions {
   tty: boolean;
   /** Plain mode: one line per this many ms (default 5 s). */
   intervalMs?: number;
+  /** A dry run counts valid events instead of sent ones. */
+  dryRun?: boolean;
 }
 
 export function createProgressView(options: ProgressViewOptions): ProgressView {
   const { stream } = options;
+  const verb = options.dryRun ? 'checked' : 'sent';
+  const countOf = (p: ImportProgress) => (options.dryRun ? p.valid : p.sent);
   // Events/s of this run: a resumed import's earlier events are left out.
-  const rateOf = (p: ImportProgress) => (p.elapsedMs > 0 ? Math.round(((p.sent - p.sentBefore) * 1000) / p.elapsedMs) : 0);
+  const rateOf = (p: ImportProgress) => (p.elapsedMs > 0 ? Math.round(((countOf(p) - (options.dryRun ? 0 : p.sentBefore)) * 1000) / p.elapsedMs) : 0);
+  /** Time left from this run's read speed (cli-progress's own ETA misreads a resumed start). */
+  const etaOf = (p: ImportProgress) => {
+    const thisRun = p.bytesRead - p.bytesBefore;
+    const left = (p.totalBytes ?? 0) - p.bytesRead;
+    if (left <= 0) return '0 s';
+    return thisRun > 0 ? formatSeconds((left / thisRun) * (p.elapsedMs / 1000)) : '…';
+  };
 
   if (options.tty) {
     let bar: cliProgress.SingleBar | undefined;
-    const payload = (p: ImportProgress) => ({ sent: p.sent.toLocaleString('en-US'), rate: rateOf(p).toLocaleString('en-US'), skipped: p.skipped });
+    const payload = (p: ImportProgress) => ({ count: countOf(p).toLocaleString('en-US'), rate: rateOf(p).toLocaleString('en-US'), left: etaOf(p), skipped: p.skipped });
     const start = (p: ImportProgress) => {
       const known = p.totalBytes !== undefined && p.totalBytes > 0;
       bar = new cliProgress.SingleBar(
         {
           stream,
           hideCursor: true,
-          etaBuffer: 50,
           fps: 5,
           format: known
-            ? 'importing {bar} {percentage}% | {sent} events | {rate} events/s | ETA {eta_formatted} | {skipped} errors'
-            : 'importing {sent} events | {rate} events/s | {skipped} errors',
+            ? `importing {bar} {percentage}% | {count} events ${verb} | {rate} events/s | ETA {left} | {skipped} errors`
+            : `importing {count} events ${verb} | {rate} events/s | {skipped} errors`,
         },
         cliProgress.Presets.shades_classic,
       );
@@ -66,12 +76,10 @@ export function createProgressView(options: ProgressViewOptions): ProgressView {
   const intervalMs = options.intervalMs ?? 5000;
   let last = 0;
   const line = (p: ImportProgress) => {
-    const parts = [`import: ${p.sent.toLocaleString('en-US')} events sent`, `${rateOf(p).toLocaleString('en-US')} events/s`];
+    const parts = [`import: ${countOf(p).toLocaleString('en-US')} events ${verb}`, `${rateOf(p).toLocaleString('en-US')} events/s`];
     if (p.totalBytes) {
       parts.splice(1, 0, `${((p.bytesRead / p.totalBytes) * 100).toFixed(1)}% read`);
-      const thisRun = p.bytesRead - p.bytesBefore;
-      const left = p.totalBytes - p.bytesRead;
-      if (thisRun > 0 && left > 0) parts.push(`ETA ${formatSeconds((left / thisRun) * (p.elapsedMs / 1000))}`);
+      if (p.bytesRead < p.totalBytes && p.bytesRead > p.bytesBefore) parts.push(`ETA ${etaOf(p)}`);
     }
     parts.push(`${p.skipped} errors`);
     stream.write(parts.join(' · ') + '\n');
