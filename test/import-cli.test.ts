@@ -76,6 +76,7 @@ describe('umbeacon import (built CLI)', () => {
     const result = await second.exit;
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain(`resuming at line ${checkpoint!.line}`);
+    expect(result.stdout).toContain(`import: 10000 events sent, ${10_000 - checkpoint!.sent} of them by this resumed run`);
 
     // No gaps: every line's id arrived. Same ids: nothing arrived that is not in the file.
     expect(upstream.eventIds()).toEqual(expectedIds(input));

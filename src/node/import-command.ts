@@ -197,7 +197,9 @@ function describeSummary(s: ImportSummary): string {
     case 'done':
       return s.dryRun
         ? `dry run: ${s.valid} valid events in ${s.read} records${skipped}; nothing sent (${seconds} s)`
-        : `import: ${s.sent} events sent in ${s.requests} requests, ${seconds} s (${rate.toLocaleString('en-US')} events/s)${skipped}`;
+        : s.sentBefore
+          ? `import: ${s.sent} events sent, ${s.sent - s.sentBefore} of them by this resumed run in ${s.requests} requests, ${seconds} s (${rate.toLocaleString('en-US')} events/s)${skipped}`
+          : `import: ${s.sent} events sent in ${s.requests} requests, ${seconds} s (${rate.toLocaleString('en-US')} events/s)${skipped}`;
     case 'too-many-errors':
       return s.dryRun
         ? `dry run: ${s.valid} valid events in ${s.read} records; ${s.skipped} bad, more than --max-errors (report: ${s.reportPath})`
