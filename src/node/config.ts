@@ -32,6 +32,8 @@ export interface RelayConfig {
   /** On SIGTERM, keep sending for this long before exiting. */
   drainMs: number;
   upstreamTimeoutMs: number;
+  /** Drop a client whose request (headers and body) has not fully arrived within this long. */
+  requestTimeoutMs: number;
 }
 
 /** One setting: its env name, its flag, what it means (for --help and the README table). */
@@ -56,6 +58,7 @@ export const SETTINGS = [
   { env: 'HEALTH_PATH', flag: '--health-path <path>', help: 'path of the health check', def: DEFAULT_PATHS.health },
   { env: 'DRAIN_MS', flag: '--drain-ms <n>', help: 'on SIGTERM, keep sending this long before exit', def: '5000' },
   { env: 'UPSTREAM_TIMEOUT_MS', flag: '--upstream-timeout-ms <n>', help: 'abort an upstream request after this long', def: '15000' },
+  { env: 'REQUEST_TIMEOUT_MS', flag: '--request-timeout-ms <n>', help: 'drop a client whose request has not fully arrived after this long (slow-loris guard)', def: '30000' },
 ] as const;
 
 export type SettingName = (typeof SETTINGS)[number]['env'];
@@ -172,5 +175,6 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     eventsPage,
     drainMs: int('DRAIN_MS', 0, 600_000),
     upstreamTimeoutMs: int('UPSTREAM_TIMEOUT_MS', 100, 600_000),
+    requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 100, 600_000),
   };
 }

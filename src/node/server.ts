@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseTrustProxy } from '../relay/client-ip.ts';
 import { createEventFeed } from '../relay/feed.ts';
 import { createForwarder, type Forwarder, type ForwarderOptions } from '../relay/forward.ts';
-import { createRelay, DEFAULT_PATHS, type RelayHandler } from '../relay/handler.ts';
+import { createRelay, DEFAULT_PATHS, type RelayHandler, type RelayPaths } from '../relay/handler.ts';
 import { createJsonLogger, type Logger } from '../relay/log.ts';
 import { createUpstream, DEFAULT_UPSTREAM_URL } from '../relay/upstream.ts';
 import type { RelayConfig } from './config.ts';
@@ -21,7 +21,9 @@ import { createLocalStore, readRecent } from './local-store.ts';
 import { toNodeListener } from './node-adapter.ts';
 import { serveStatic } from './static-files.ts';
 
-export interface StartOptions extends Partial<RelayConfig> {
+export interface StartOptions extends Partial<Omit<RelayConfig, 'paths'>> {
+  /** Route paths; unset ones keep their defaults. */
+  paths?: Partial<RelayPaths>;
   /** Where log lines go (default: stdout). */
   log?: (line: string) => void;
   /** Injected upstream fetch (tests). */
@@ -85,6 +87,7 @@ export async function createRelayStack(options: StartOptions = {}): Promise<Rela
     eventsPage: !options.apiKey,
     drainMs: 5000,
     upstreamTimeoutMs: 15_000,
+    requestTimeoutMs: 30_000,
     ...options,
     paths: { ...DEFAULT_PATHS, ...options.paths },
   };
@@ -157,7 +160,13 @@ export async function startRelayServer(options: StartOptions = {}): Promise<Rela
   let inFlight = 0;
   let idle: (() => void) | null = null;
   const listener = toNodeListener(relay, { fallbackHost: `${config.host}:${config.port}` });
-  const server = createServer((req, res) => {
+  // Node's defaults let a client that never finishes its request hold the socket for 5 min
+  // (requestTimeout 300 s, checked every 30 s); a beacon of at most 64 KiB needs far less.
+  const server = createServer({
+    requestTimeout: config.requestTimeoutMs,
+    headersTimeout: Math.min(config.requestTimeoutMs, 60_000),
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.requestTimeoutMs / 4))),
+  }, (req, res) => {
     inFlight++;
     res.on('close', () => {
       if (--inFlight === 0) idle?.();
