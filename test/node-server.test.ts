@@ -227,7 +227,7 @@ describe('startRelayServer', () => {
     });
 
     it('serves the tracker at /u.js rather than the file of the site', async () => {
-      const r = await start({ paths: { collect: '/in' } as never });
+      const r = await start({ paths: { collect: '/in' } });
       expect(await (await fetch(r.url + '/u.js')).text()).toBe('var x="/in";');
     });
   });
