@@ -3,9 +3,33 @@ import type { BrowserContext, Page } from '@playwright/test';
 
 export const ANON_COOKIE = '__eventn_id';
 
-/** Resolves once u.js has replaced the stub (the stub has no `track` method). */
+/**
+ * Resolves once u.js has replaced the stub (the stub has no `track` method). When it does
+ * not, says why: what /u.js answered now and whether it even parses.
+ */
 export async function trackerLoaded(page: Page): Promise<void> {
-  await page.waitForFunction(() => typeof (window as { usermaven?: { track?: unknown } }).usermaven?.track === 'function');
+  try {
+    await page.waitForFunction(() => typeof (window as { usermaven?: { track?: unknown } }).usermaven?.track === 'function', null, {
+      timeout: 10_000,
+    });
+  } catch (error) {
+    const why = await page
+      .evaluate(async () => {
+        const script = document.querySelector<HTMLScriptElement>('script[src*="u.js"]');
+        if (!script) return 'the page has no u.js script tag';
+        const res = await fetch(script.src);
+        const text = await res.text();
+        let parse = 'parses';
+        try {
+          new Function(text);
+        } catch (e) {
+          parse = `does not parse: ${String(e)}`;
+        }
+        return `${script.src} answers ${res.status}, ${text.length} chars, ${parse}`;
+      })
+      .catch((e: unknown) => `could not check u.js: ${String(e)}`);
+    throw new Error(`u.js did not load on ${page.url()}: ${why}`, { cause: error });
+  }
 }
 
 /** The `__eventn_id` cookie of the context, or undefined. */

@@ -75,12 +75,15 @@ test('events of a tab closed offline leave with the next page', async ({ context
   const first = await context.newPage();
   await first.goto(site.page('/index.html'));
   await site.expectEvents((e) => e.event_type === 'pageview');
+  // A page of the same origin without the tracker, to watch localStorage from outside.
+  const watcher = await context.newPage();
+  await watcher.goto(site.url('/away.html'));
   await context.setOffline(true);
   await first.waitForFunction(() => !navigator.onLine);
   await first.evaluate(() => window.usermaven.track('closed_offline'));
-  // Every event waits in the outbox from the moment it is tracked: closing needs no unload
-  // handler. (A close that runs them would leave the page alive a moment, and it would see
-  // the 'online' below and send itself.)
+  // Chromium hands localStorage writes to the browser process asynchronously, and a tab
+  // killed at once (page.close) can lose the last one; a real tab lives on a moment.
+  await expect.poll(() => watcher.evaluate(() => localStorage.getItem('um_o'))).toContain('closed_offline');
   await first.close();
   await context.setOffline(false);
 
