@@ -63,7 +63,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         // Read the body so the connection can be reused; keep a short excerpt as the reason.
         const text = await res.text().catch(() => '');
         if (res.ok) return { kind: 'ok', status: res.status };
-        const reason = redact(`upstream answered ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`, secrets);
+        // Redact before cutting: an excerpt cut mid-token would keep half the secret unmatched.
+        const reason = `upstream answered ${res.status}${text ? `: ${redact(text, secrets).slice(0, 200)}` : ''}`;
         if (isRetryableStatus(res.status)) {
           const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), Date.now());
           return retryAfterMs === undefined
