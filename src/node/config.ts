@@ -100,7 +100,9 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   try {
     upstream = new URL(upstreamRaw);
   } catch {
-    throw new ConfigError('USERMAVEN_URL', `"${upstreamRaw}" is not a URL`);
+    // Echo it only without the token: a URL pasted from Usermaven's docs often carries it.
+    const shown = serverToken ? upstreamRaw.split(serverToken).join('[redacted]').split(encodeURIComponent(serverToken)).join('[redacted]') : upstreamRaw;
+    throw new ConfigError('USERMAVEN_URL', `"${shown}" is not a URL`);
   }
   if (upstream.protocol !== 'https:' && upstream.protocol !== 'http:') throw new ConfigError('USERMAVEN_URL', 'must be an http(s) URL');
   if (upstream.search || upstream.username || upstream.password) throw new ConfigError('USERMAVEN_URL', 'must be a plain base URL (no query or credentials); the token is added by the relay');
