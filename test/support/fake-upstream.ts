@@ -38,6 +38,8 @@ export interface FailOptions {
   retryAfter?: number | string;
   /** Fail only this many requests, then answer normally again. Default: until `heal()`. */
   count?: number;
+  /** Error body from the raw request target (e.g. one that echoes the URL, token and all). */
+  body?: (target: string) => string;
 }
 
 export interface FakeUpstream {
@@ -84,7 +86,7 @@ export async function startFakeUpstream(options: { apiKey?: string; serverToken?
   const hanging = new Set<() => void>();
   const waiters = new Set<() => void>();
 
-  let failing: { status: number; retryAfter?: number | string; remaining: number } | null = null;
+  let failing: { status: number; retryAfter?: number | string; remaining: number; body?: (target: string) => string } | null = null;
   let mode: 'normal' | 'hang' | 'reset' = 'normal';
   let delayMs = 0;
   let poison: { predicate: (event: Record<string, unknown>) => boolean; status: number } | null = null;
@@ -113,7 +115,7 @@ export async function startFakeUpstream(options: { apiKey?: string; serverToken?
       const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
         record.status = status;
         res.writeHead(status, { 'content-type': 'application/json', ...headers });
-        res.end(JSON.stringify(body));
+        res.end(typeof body === 'string' ? body : JSON.stringify(body));
         notify();
       };
       const respond = () => {
@@ -132,9 +134,9 @@ export async function startFakeUpstream(options: { apiKey?: string; serverToken?
         const parsed = parseEvents(record.body);
         if (typeof parsed === 'string') return answer(400, { status: 'error', message: parsed });
         if (failing) {
-          const { status, retryAfter } = failing;
+          const { status, retryAfter, body } = failing;
           if (--failing.remaining <= 0) failing = null;
-          return answer(status, { status: 'error', message: 'fake failure' }, retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) });
+          return answer(status, body ? body(req.url ?? '') : { status: 'error', message: 'fake failure' }, retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) });
         }
         if (poison && parsed.some(poison.predicate)) return answer(poison.status, { status: 'error', message: 'poisoned event in batch' });
         record.events = parsed;
@@ -189,7 +191,7 @@ export async function startFakeUpstream(options: { apiKey?: string; serverToken?
       });
     },
     fail(status, opts = {}) {
-      failing = { status, remaining: opts.count ?? Infinity, ...(opts.retryAfter === undefined ? {} : { retryAfter: opts.retryAfter }) };
+      failing = { status, remaining: opts.count ?? Infinity, ...(opts.retryAfter === undefined ? {} : { retryAfter: opts.retryAfter }), ...(opts.body ? { body: opts.body } : {}) };
     },
     hang() {
       mode = 'hang';
