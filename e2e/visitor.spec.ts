@@ -80,7 +80,7 @@ test('the server token never reaches the browser', async ({ context, site, newPa
     };
   });
   // One tab per URL, all kept open, so every body stays readable until the scan.
-  const paths = ['/index.html', '/login.html', '/spa.html', '/official-sdk.html', '/u.js', '/healthz', '/u/p.gif', '/_events', '/nope'];
+  const paths = ['/index.html', '/official-sdk.html', '/u.js', '/healthz', '/u/p.gif', '/_events', '/nope'];
   const tabs = new Map<string, Page>();
   for (const path of paths) {
     const tab = await newPage();
