@@ -124,8 +124,11 @@ interface Position {
 interface Batch {
   seq: number;
   jsons: string[];
-  /** Line and offset of each event, for reporting ones the upstream refuses. */
-  where: SkippedRecord[];
+  /** Line, record number and byte offset of each event, to report one the upstream refuses
+   * (parallel number arrays: no object per event on the hot path). */
+  lines: number[];
+  records: number[];
+  offsets: number[];
   bytes: number;
   end: Position;
   tail: { start: number; text: string };
@@ -313,17 +316,19 @@ export function startImport(options: ImportOptions): ImportRun {
 
     /** Sends one batch until the upstream has all of it (refused events reported), or throws. */
     const deliver = async (batch: Batch) => {
-      const pending: { jsons: string[]; where: SkippedRecord[] }[] = [{ jsons: batch.jsons, where: batch.where }];
+      // Index ranges [from, to) of batch.jsons still to send; a refused range is replaced by its halves.
+      const pending: [number, number][] = [[0, batch.jsons.length]];
       let attempt = 0;
       while (pending.length) {
         if (halt.signal.aborted) throw new Stopped();
-        const chunk = pending[0]!;
+        const [from, to] = pending[0]!;
         stats.requests++;
-        const result = await upstream!.send(`[${chunk.jsons.join(',')}]`);
+        const body = from === 0 && to === batch.jsons.length ? batch.jsons.join(',') : batch.jsons.slice(from, to).join(',');
+        const result = await upstream!.send(`[${body}]`);
         if (result.kind === 'ok') {
           pending.shift();
-          batch.accepted += chunk.jsons.length;
-          stats.sent += chunk.jsons.length;
+          batch.accepted += to - from;
+          stats.sent += to - from;
           attempt = 0;
           continue;
         }
@@ -333,12 +338,12 @@ export function startImport(options: ImportOptions): ImportRun {
             throw new UpstreamFailed(`${result.reason} — check USERMAVEN_API_KEY, USERMAVEN_SERVER_TOKEN and USERMAVEN_URL`);
           }
           // Something in the batch is refused: halve until the refused events stand alone.
-          if (chunk.jsons.length === 1) {
+          if (to - from === 1) {
             pending.shift();
-            skip({ ...chunk.where[0]!, reason: `the upstream refused it: ${result.reason}`, text: chunk.jsons[0]! });
+            skip({ line: batch.lines[from]!, record: batch.records[from]!, offset: batch.offsets[from]!, reason: `the upstream refused it: ${result.reason}`, text: batch.jsons[from]! });
           } else {
-            const mid = Math.ceil(chunk.jsons.length / 2);
-            pending.splice(0, 1, { jsons: chunk.jsons.slice(0, mid), where: chunk.where.slice(0, mid) }, { jsons: chunk.jsons.slice(mid), where: chunk.where.slice(mid) });
+            const mid = from + Math.ceil((to - from) / 2);
+            pending.splice(0, 1, [from, mid], [mid, to]);
           }
           continue;
         }
@@ -387,7 +392,7 @@ export function startImport(options: ImportOptions): ImportRun {
 
     // --- reading ----------------------------------------------------------------------------
     let batch: Batch | undefined;
-    const newBatch = (): Batch => ({ seq: seq++, jsons: [], where: [], bytes: 2, end: startAt, tail: { start: 0, text: '' }, accepted: 0 });
+    const newBatch = (): Batch => ({ seq: seq++, jsons: [], lines: [], records: [], offsets: [], bytes: 2, end: startAt, tail: { start: 0, text: '' }, accepted: 0 });
     let position: Position = startAt;
     const source = openInput(input, startAt.offset, options.stdin);
     const now = Date.now();
@@ -421,7 +426,9 @@ export function startImport(options: ImportOptions): ImportRun {
           }
           batch ??= newBatch();
           batch.jsons.push(converted.json);
-          batch.where.push({ line: record.line, record: index, offset: record.start, reason: '', text: '' });
+          batch.lines.push(record.line);
+          batch.records.push(index);
+          batch.offsets.push(record.start);
           batch.bytes += converted.bytes + 1;
           batch.end = position;
           batch.tail = { start: record.start, text: record.text };
