@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -115,6 +115,27 @@ describe('file spool', () => {
     await spool.append([rec(2)]);
     expect(await drainAll(spool)).toEqual([rec(0), rec(1), rec(2)]);
     await spool.close();
+  });
+
+  it('preallocates segments and recovers a record torn inside the zeros', async () => {
+    let spool = await open({ segmentBytes: 64 * 1024 });
+    await spool.append([rec(0)]);
+    await spool.close();
+    const file = join(dir, segments()[0]!);
+    expect(statSync(file).size).toBe(64 * 1024);
+    // A power cut mid-write: part of a line landed where the zeros were.
+    const dataEnd = readFileSync(file).indexOf(0);
+    const fd = openSync(file, 'r+');
+    writeSync(fd, `${Date.now()}\t{"event_type":"to`, dataEnd);
+    closeSync(fd);
+    spool = await open({ segmentBytes: 64 * 1024 });
+    expect(lines.find((l) => l.msg === 'spool skipped a truncated record')?.fields).toMatchObject({ offset: dataEnd, preview: expect.stringContaining('"to') });
+    await spool.append([rec(1)]);
+    expect(await drainAll(spool)).toEqual([rec(0), rec(1)]);
+    await spool.close();
+    const again = await open({ segmentBytes: 64 * 1024 });
+    expect(again.stats().depth).toBe(0);
+    await again.close();
   });
 
   it('skips unreadable lines instead of blocking delivery', async () => {
