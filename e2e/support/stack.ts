@@ -53,6 +53,9 @@ export async function startRelay(env: Record<string, string>): Promise<Relay> {
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  // A worker that dies without running fixture teardown must not leave relays behind.
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
 
   const url = await new Promise<string>((resolveUrl, reject) => {
     let settled = false;
@@ -86,6 +89,7 @@ export async function startRelay(env: Record<string, string>): Promise<Relay> {
     log: () => output,
     async close() {
       await stop(child, exited);
+      process.off('exit', orphanGuard);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
