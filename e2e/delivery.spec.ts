@@ -4,8 +4,10 @@ import { createExpectUpstream } from './support/upstream.ts';
 import { expect, ofType, test } from './support/test.ts';
 
 test.describe('an event tracked right before the page goes away arrives', () => {
+  // In both, timers are frozen right before the call (see leave.html), so the event cannot
+  // leave on the tracker's send delay: it arrives only if leaving the page sends it.
   test('when the page navigates away in the same task', async ({ page, site, expectUpstream }) => {
-    await page.goto(site.url('/leave.html'));
+    await page.goto(site.url('/leave.html?frozen'));
     await trackerLoaded(page);
     await page.click('#go');
     await page.waitForURL('**/second.html');
@@ -15,7 +17,10 @@ test.describe('an event tracked right before the page goes away arrives', () => 
   test('when the page is closed', async ({ page, site, expectUpstream }) => {
     await page.goto(site.url('/second.html'));
     await trackerLoaded(page);
-    await page.evaluate(() => window.usermaven.track('closed_tab', { n: 1 }));
+    await page.evaluate(() => {
+      window.setTimeout = (() => 0) as unknown as typeof window.setTimeout;
+      window.usermaven.track('closed_tab', { n: 1 });
+    });
     await page.close({ runBeforeUnload: true });
     await expectUpstream({ event_type: 'closed_tab', doc_path: '/second.html' });
   });
