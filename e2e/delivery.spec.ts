@@ -69,7 +69,7 @@ test('events tracked offline arrive once when the browser is back online', async
   expect(new Set(offline.map((e) => e['event_id'])).size).toBe(3);
 });
 
-test('events sent while the upstream is down all arrive, in bulk, once it is back', async ({ page, site, tag }) => {
+test('events sent while the upstream is down all arrive, in bulk, once it is back', async ({ page, tag }) => {
   // Its own relay and upstream: the outage must not touch other tests of this worker.
   const stack = await startStack();
   try {
