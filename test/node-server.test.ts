@@ -151,6 +151,31 @@ describe('startRelayServer', () => {
     await up.waitFor((u) => sent.every((id) => u.eventIds().has(id)));
   });
 
+  it('answers a request in flight when closing, and takes no new ones', async () => {
+    const r = await start();
+    const body = JSON.stringify([{ event_type: 'late', event_id: 'in-flight-1' }]);
+    const arrived = new Promise((resolve) => r.server.once('request', resolve));
+    let finish = () => {};
+    const answer = new Promise<number>((resolve, reject) => {
+      const req = httpRequest(r.url + '/u/e', { method: 'POST', headers: { 'content-type': 'text/plain', 'content-length': String(body.length) } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      finish = () => req.end(body.slice(10));
+    });
+    await arrived;
+    const closing = r.close({ drainMs: 2000 });
+    await expect(fetch(r.url + '/healthz')).rejects.toThrow();
+    // The rest of the body arrives after shutdown began.
+    finish();
+    expect(await answer).toBe(200);
+    await closing;
+    relay = undefined;
+    expect(up.eventIds().has('in-flight-1')).toBe(true);
+  });
+
   it('never writes the token or the upstream URL to logs, even when the upstream echoes them', async () => {
     // An upstream that answers 500 with the request URL in the body (token included).
     const echo = createServer((req, res) => {
