@@ -53,6 +53,7 @@ describe('the relay process', () => {
     const stopped = relay.output().split('\n').find((l) => l.includes('"msg":"stopped"'));
     expect(stopped).toMatch(/"drained":true/);
     expect(stopped).toMatch(/"keptForNextStart":0/);
+    expect(relay.output()).not.toContain(upstream.serverToken);
   });
 
   it('keeps the backlog on disk when SIGTERM comes while the upstream is down, and sends it after restart', async () => {
@@ -65,6 +66,9 @@ describe('the relay process', () => {
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(first.output()).toMatch(/"msg":"stopped".*"drained":false/);
+    // The 503s were logged — and the server token is in none of those lines.
+    expect(first.output()).toMatch(/upstream failing/);
+    expect(first.output()).not.toContain(upstream.serverToken);
     upstream.heal();
     const second = await startCli(cliEnv(upstream, data.dir));
     children.push(second);
