@@ -6,7 +6,7 @@
  * Both use short timeouts and back-offs so a fault test takes seconds, not minutes.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startRelayServer, type RelayServer, type StartOptions } from '../../src/node/server.ts';
@@ -58,9 +58,18 @@ export async function startTestRelay(upstream: FakeUpstream, dataDir: string, op
 }
 
 let built = false;
-/** Build dist/ once per test file (the CLI runs the built code). */
+/**
+ * Build dist/ once per test file (the CLI runs the built code) — unless it is already newer
+ * than every source, as after `npm test`'s size step: rebuilding then would only rewrite files
+ * other test files may be running at that moment.
+ */
 export function buildOnce(): void {
   if (built) return;
+  const cli = join(root, 'dist/cli.js');
+  if (existsSync(cli) && statSync(cli).mtimeMs >= newestSource(join(root, 'src'))) {
+    built = true;
+    return;
+  }
   const run = spawnSync(process.execPath, ['build.mjs'], { cwd: root, encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`build failed:\n${run.stdout}\n${run.stderr}`);
   built = true;
@@ -112,4 +121,13 @@ export function cliEnv(upstream: FakeUpstream, dataDir: string, extra: Record<st
     DRAIN_MS: '5000',
     ...extra,
   };
+}
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
 }
