@@ -1,8 +1,8 @@
 /**
- * Before the e2e run: build what ships (public/u.js, dist/) unless it is newer than every source,
- * so the tests load the current minified tracker and CLI; put the official Usermaven SDK from node_modules where the
- * fixture site serves it (kept out of git: it is npm's file, not ours). Warms the
- * ad-blocker's parsed-list cache.
+ * Before the e2e run: build what ships (public/u.js, dist/) unless the build is newer than
+ * every source, so the tests load the current minified tracker and CLI; put the official
+ * Usermaven SDK from node_modules where the fixture site serves it (kept out of git: it is
+ * npm's file, not ours); warm the ad-blocker's parsed-list cache.
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
