@@ -104,7 +104,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const maxEvents = options.maxEvents ?? LIMITS.upstreamEvents;
   const maxBytes = options.maxBytes ?? LIMITS.upstreamBytes;
   const lingerMs = options.lingerMs ?? 200;
-  const retryDelay = options.retryDelay ?? ((result, attempt) => retryDelayMs(result, attempt));
+  // The shared back-off doubles to 60 s, right for a one-off sender. A relay holding a backlog
+  // must notice soon that the upstream is back (catch-up goal: 30 s), so its back-off stops
+  // growing at attempt 6: 8–16 s between tries, jittered. `Retry-After` still wins.
+  const retryDelay = options.retryDelay ?? ((result, attempt) => retryDelayMs(result, Math.min(attempt, 6)));
 
   const status: ForwarderStatus = { state: 'stopped', consecutiveFailures: 0, sentEvents: 0, sentRequests: 0, deadLettered: 0 };
   let running = false;
