@@ -6,6 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createForwarder, type Clock } from '../src/relay/forward.ts';
+import { createMemorySpool } from '../src/relay/memory-spool.ts';
+import type { SendResult, Upstream } from '../src/relay/upstream.ts';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
 import { startTestRelay, tempDir, type InProcessRelay } from './support/fault-relay.ts';
 import { missingUpstream, outOfOrder, startLoad } from './support/load-driver.ts';
@@ -103,6 +106,47 @@ describe('upstream faults under load', () => {
     expect(letter!.event['event_id']).toBe(poisonId);
     expect(letter!.reason).toMatch(/upstream answered 400.*poisoned event/);
     expect(JSON.stringify(letter)).not.toContain(upstream.serverToken);
+  });
+});
+
+describe('a long outage', () => {
+  it('keeps trying at least every 16 s, so the relay notices soon that the upstream is back', async () => {
+    // 40 failures without Retry-After, then the upstream is back. A fake clock records each
+    // wait the forwarder asks for (and returns at once), so nothing here depends on time.
+    const waits: number[] = [];
+    let t = 0;
+    const clock: Clock = {
+      now: () => t,
+      sleep: (ms, signal) => {
+        // The idle wait ("until kicked") really waits; back-offs pass at once.
+        if (ms > 1e9) return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        waits.push(ms);
+        t += ms;
+        return Promise.resolve();
+      },
+    };
+    let failures = 40;
+    const sent: string[] = [];
+    const down: Upstream = {
+      host: 'fake',
+      send: async (body): Promise<SendResult> => {
+        if (failures-- > 0) return { kind: 'retry', status: 503, reason: 'upstream answered 503' };
+        sent.push(body);
+        return { kind: 'ok', status: 200 };
+      },
+    };
+    const spool = createMemorySpool();
+    await spool.append([JSON.stringify({ event_type: 'e', event_id: 'a' })]);
+    const forwarder = createForwarder({ spool, upstream: down, clock, lingerMs: 0 });
+    forwarder.start();
+    await expect.poll(() => sent.length).toBe(1);
+    await forwarder.stop();
+    const backoffs = waits.slice(0, 40);
+    expect(backoffs).toHaveLength(40);
+    expect(Math.max(...backoffs)).toBeLessThanOrEqual(16_000);
+    // Still a back-off: it grows first, and jitter keeps relays from retrying in step.
+    expect(backoffs[0]!).toBeLessThan(backoffs[6]!);
+    expect(new Set(backoffs.slice(10)).size).toBeGreaterThan(1);
   });
 });
 
