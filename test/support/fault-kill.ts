@@ -12,7 +12,7 @@ export interface KillReport {
   acked: number;
   missing: string[];
   outOfOrder: string[];
-  /** When each kill happened (acknowledged events so far). */
+  /** When each kill happened (acknowledged events so far, spool depth just before). */
   moments: string[];
 }
 
@@ -38,9 +38,10 @@ export async function killUnderLoad(options: {
     for (let k = 0; k < options.kills; k++) {
       const at = load.ackedIds().length + randomInt(lo, hi + 1);
       await load.waitAcked(at, 60_000);
+      const depth = await spoolDepth(relay.url);
       relay.child.kill('SIGKILL');
       await relay.exited;
-      moments.push(`kill ${k + 1} after ${load.ackedIds().length} acknowledged`);
+      moments.push(`kill ${k + 1} after ${load.ackedIds().length} acknowledged, ~${depth} waiting in the spool`);
       relay = await startCli(cliEnv(upstream, dataDir));
       options.track?.(relay);
     }
@@ -60,4 +61,13 @@ export async function killUnderLoad(options: {
   relay.child.kill('SIGTERM');
   await relay.exited;
   return report;
+}
+
+async function spoolDepth(url: string): Promise<number | string> {
+  try {
+    const health = (await (await fetch(`${url}/healthz`)).json()) as { spool: { depth: number } };
+    return health.spool.depth;
+  } catch {
+    return '?';
+  }
 }
