@@ -4,7 +4,7 @@
 //   node build.mjs --check-size  build, then fail if public/u.js is over its gzip budget
 //   node build.mjs --analyze     also print what each module costs in the tracker
 import { build } from 'esbuild';
-import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 
 const args = new Set(process.argv.slice(2));
@@ -15,10 +15,50 @@ const budget = pkg.sizeLimit?.['public/u.js'] ?? 2048;
 mkdirSync('dist', { recursive: true });
 const outputs = [];
 
-// The tracker: one minified IIFE, served by the relay at /u.js.
+/**
+ * js-cookie keeps the visitor cookie, and its default export is one object, which no bundler
+ * can tree-shake. The tracker calls only `get()` (every cookie) and `set(name, value, attrs)`,
+ * so this loads js-cookie's own source from node_modules without the rest: no
+ * `remove` / `withAttributes` / `withConverter` (and the frozen `attributes` / `converter`
+ * properties they read), no `get(name)` lookup, no server-side `typeof document` guard (the
+ * tracker runs only in browsers). Every edit must match, so an upgrade of js-cookie that
+ * changes these lines fails the build instead of shipping something unreviewed.
+ */
+const jsCookieUsedParts = {
+  name: 'js-cookie-used-parts',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]js-cookie[\\/]dist[\\/]js\.cookie\.mjs$/ }, ({ path }) => {
+      let src = readFileSync(path, 'utf8');
+      // Each cut must match (a string: every occurrence; a regex: its first match).
+      const cut = (from, to) => {
+        if (!(typeof from == 'string' ? src.includes(from) : from.test(src)))
+          throw Error(`js-cookie changed: ${from} not found in ${path}`);
+        src = typeof from == 'string' ? src.replaceAll(from, to) : src.replace(from, to);
+      };
+      cut("typeof document === 'undefined'", 'false');
+      cut('(arguments.length && !name)', 'false');
+      cut('if (name === found) {\n          break\n        }', '');
+      cut('return name ? jar[name] : jar', 'return jar');
+      // No default attributes either (they exist for withAttributes): the tracker passes
+      // every attribute, `path` first, to its one set() call, so the cookie string is the same.
+      cut('attributes = assign({}, defaultAttributes, attributes);', '');
+      const start = src.indexOf('  return Object.create(');
+      const end = src.indexOf('\n  )\n}', start);
+      if (start < 0 || end < 0) throw Error(`js-cookie changed: its API object is not where expected in ${path}`);
+      src = src.slice(0, start) + '  return { set: set, get: get }\n}' + src.slice(end + 6);
+      cut(/function assign[^]*?\n}\n/, '');
+      return { contents: src, loader: 'js' };
+    });
+  },
+};
+
+// The tracker: one minified IIFE, served by the relay at /u.js. esbuild bundles and
+// minifies; terser then runs over the bundle, whose whole-program passes (inlining across
+// modules, toplevel mangling) esbuild does not do.
 if (existsSync('src/tracker/index.ts')) {
   const result = await build({
     entryPoints: ['src/tracker/index.ts'],
+    write: false,
     outfile: 'public/u.js',
     bundle: true,
     minify: true,
@@ -31,8 +71,21 @@ if (existsSync('src/tracker/index.ts')) {
     define: { 'process.env.NODE_ENV': '"production"' },
     // No "use strict" prologue: the IIFE needs none, and it costs bytes of every page load.
     tsconfigRaw: { compilerOptions: { alwaysStrict: false } },
+    plugins: [jsCookieUsedParts],
     logLevel: 'warning',
   });
+  const { minify } = await import('terser');
+  const { code } = await minify(result.outputFiles[0].text, {
+    ecma: 2020,
+    toplevel: true,
+    compress: { passes: 5, unsafe_arrows: true, unsafe_methods: true },
+    mangle: true,
+    format: { quote_style: 0 },
+  });
+  // The relay rewrites this literal when it serves the script under another collect path
+  // (src/relay/script.ts): it must survive minification exactly once.
+  if (code.split('"/u/e"').length != 2) throw Error('public/u.js must hold the literal "/u/e" exactly once');
+  writeFileSync('public/u.js', code);
   outputs.push('public/u.js');
   if (args.has('--analyze')) {
     const { analyzeMetafile } = await import('esbuild');

@@ -1,43 +1,48 @@
 import type { InboundEvent } from '../event.ts';
 import type { UsermavenCall } from '../../types/usermaven.d.ts';
 import { allowed, choose } from './consent.ts';
-import { AUTO_PAGEVIEW } from './config.ts';
+import { AUTO_PAGEVIEW, DEBUG } from './config.ts';
 import { context, pick } from './context.ts';
 import { log, misuse } from './debug.ts';
 import { anonymousId, jar, uuid } from './id.ts';
 import { COMPANY, USER, load, save } from './store.ts';
-import { discard, enqueue } from './transport.ts';
+import { discard, keep, schedule } from './transport.ts';
 
 type Obj = Record<string, unknown>;
 
 /**
- * While a call queued before u.js loaded is replayed: the moment and page it was made on,
- * if the stub recorded them (`t` ms, `u` href, `d` title; see docs/tracker.md).
+ * The arguments of the call being run. A call queued before u.js loaded may carry the
+ * moment and page it was made on, if the stub recorded them (`t` ms, `u` href, `d` title;
+ * see docs/tracker.md); a direct call's arguments carry none.
  */
 let made: { t?: number; u?: string; d?: string } = {};
 
-const isObj = (v: unknown): v is Obj => !!v && typeof v == 'object' && !Array.isArray(v);
+const isObj = (v: unknown): v is Obj => (v && typeof v == 'object' && !Array.isArray(v)) as boolean;
 
 /** Path of the last pageview sent: one navigation never counts twice. */
 let lastPath: string | undefined;
 
-/** Builds an event with the context of this call and queues it; undefined when not allowed. */
+/**
+ * Builds an event with the context of this call and puts it in the outbox, which leaves
+ * shortly; undefined when not allowed.
+ */
 const send = (event_type: string, event_attributes: Obj = {}) => {
   if (!allowed()) return log('off', event_type);
   const cookies = jar();
-  const company = load(COMPANY);
   const e: InboundEvent = {
     event_id: uuid(),
     event_type,
     _timestamp: made.t || Date.now(),
     user: { ...load(USER), anonymous_id: anonymousId(cookies) },
-    ...(company && { company }),
+    // JSON leaves out an undefined company
+    company: load(COMPANY) || undefined,
     event_attributes,
     ids: pick((k) => cookies[k], '_ga _fbp _fbc'),
     src: 'umbeacon',
     ...context(made.u || location.href, made.d ?? document.title),
   };
-  enqueue(e);
+  keep([e]);
+  schedule();
   return e;
 };
 
@@ -91,7 +96,7 @@ export const reset = () => {
  * what is not sent yet; `true` opts in and sends the pageview that was held back.
  */
 export const consent = (granted: unknown = true) => {
-  choose(!!granted);
+  choose(granted);
   granted ? autoPage() : discard();
 };
 
@@ -111,18 +116,20 @@ export const commands: Record<string, Fn> = {
   consent,
 };
 
-/** Runs one call of the function form: `call('track', 'signup', { plan: 'pro' })`. */
-export const call: Fn = (name, ...a) => (commands[name] || misuse(Object.keys(commands) + ''))(...a);
-
 /**
- * Runs a call the stub queued, with the moment and page it was made on. A failing call is
- * logged (debug) and does not stop the calls after it.
+ * Runs one call of the function form, `['track', 'signup', { plan: 'pro' }]`, and swallows
+ * its errors, so the host page never sees one. With data-debug a direct call rethrows them,
+ * so misuse is loud while the site is built; a call the stub `queued` before load is logged
+ * instead, and the calls queued after it still run.
  */
-export const replay = (a: UsermavenCall) => {
-  made = a;
+export const run = (a: UsermavenCall | unknown[], queued?: 1) => {
+  made = a as typeof made;
   try {
-    call(...a);
+    const [name, ...rest] = a as [string, ...unknown[]];
+    (commands[name] || misuse(Object.keys(commands) + ''))(...rest);
   } catch (e) {
+    // (made stays set only on a direct call, whose arguments carry no t, u or d)
+    if (DEBUG && !queued) throw e;
     log(e);
   }
   made = {};

@@ -17,17 +17,17 @@ describe('config', () => {
     ['a path relative to the script', { endpoint: 'x/e' }, 'https://relay.example/x/e'],
     ['an absolute URL', { endpoint: 'https://other.example/c' }, 'https://other.example/c'],
   ])('resolves the endpoint: %s', async (_, dataset, endpoint) => {
-    expect((await configWith(dataset)).ENDPOINT).toBe(endpoint);
+    expect((await configWith(dataset)).ENDPOINT.href).toBe(endpoint);
   });
 
   it('resolves against the page for an inline script (no src)', async () => {
-    expect((await configWith({}, '')).ENDPOINT).toBe('https://site.example/u/e');
+    expect((await configWith({}, '')).ENDPOINT.href).toBe('https://site.example/u/e');
   });
 
   it('uses defaults without a script tag', async () => {
     const c = await configWith(null);
     expect(c).toMatchObject({
-      ENDPOINT: 'https://site.example/u/e',
+      ENDPOINT: new URL('https://site.example/u/e'),
       DEBUG: false,
       AUTO_PAGEVIEW: true,
       ALLOW_AUTOMATION: false,

@@ -14,7 +14,7 @@ export const on = (v?: string) => v != null && v != 'false';
  * one that takes its events, also when a site loads u.js from a relay on another host.
  * A copy of the script inlined into the page (no src) resolves against the page.
  */
-export const ENDPOINT = new URL(data.endpoint || "/u/e", tag?.src || location.href).href;
+export const ENDPOINT = new URL(data.endpoint || "/u/e", tag?.src || location.href);
 export const DEBUG = on(data.debug);
 export const AUTO_PAGEVIEW = data.autoPageview != 'false';
 export const ALLOW_AUTOMATION = on(data.allowAutomation);

@@ -19,4 +19,4 @@ export const allowed = () => {
 };
 
 /** Stores the visitor's choice (1 or 0); it persists across pages. */
-export const choose = (granted: boolean) => save(CONSENT, +granted);
+export const choose = (granted: unknown) => save(CONSENT, granted ? 1 : 0);

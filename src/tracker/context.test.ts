@@ -1,7 +1,18 @@
-import { describe, expect, it } from 'vitest';
-import { fromUrl, pick } from './context.ts';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { context, pick } from './context.ts';
 
-describe('fromUrl', () => {
+// The URL-derived fields come from the href passed in; the rest from the page, stubbed here.
+beforeEach(() => {
+  vi.stubGlobal('document', { referrer: '', characterSet: 'UTF-8' });
+  vi.stubGlobal('screen', { width: 1, height: 2 });
+  vi.stubGlobal('navigator', { userAgent: 'UA', language: 'en' });
+  vi.stubGlobal('innerWidth', 3);
+  vi.stubGlobal('innerHeight', 4);
+});
+afterEach(() => vi.unstubAllGlobals());
+const fromUrl = (href: string) => context(href, 'T');
+
+describe('context', () => {
   it('takes path, host and search from the URL', () => {
     expect(fromUrl('https://shop.example.com:8443/a/b?x=1#h')).toMatchObject({
       url: 'https://shop.example.com:8443/a/b?x=1#h',

@@ -1,9 +1,7 @@
 import { DEBUG } from './config.ts';
 
 /** Logs to the console only with `data-debug`; the tracker is silent otherwise. */
-export const log = (...a: unknown[]) => {
-  DEBUG && console.log('umbeacon', ...a);
-};
+export const log = (...a: unknown[]): undefined => (DEBUG && console.log('umbeacon', ...a), undefined);
 
 /**
  * Reports programmer misuse with the call to write instead. The API wrapper rethrows it

@@ -6,11 +6,12 @@ import { load, save } from './store.ts';
 export const ANON = '__eventn_id';
 
 /**
- * A random v4 UUID. `crypto.randomUUID` exists only in secure contexts (https, localhost)
- * of browsers since 2021-22. Elsewhere, a blob URL ends in one: browsers name blobs with a
- * random v4 UUID (File API, "blob URL"; Chromium, Firefox and WebKit all do).
+ * A random v4 UUID: a blob URL ends in one, as browsers name blobs with a random v4 UUID
+ * (File API, "blob URL"; Chromium, Firefox and WebKit all do). Unlike `crypto.randomUUID`
+ * it works outside secure contexts (plain http) too, so one way costs fewer bytes. The
+ * empty blob's URL is not revoked: an entry of a few bytes per event, freed with the page.
  */
-export const uuid = (): string => crypto.randomUUID?.() ?? URL.createObjectURL(new Blob()).slice(-36);
+export const uuid = (): string => URL.createObjectURL(new Blob()).slice(-36);
 
 /** Every cookie of the page; none when cookies are blocked (document.cookie throws). */
 export const jar = (): Record<string, string> => {
@@ -30,13 +31,15 @@ export const jar = (): Record<string, string> => {
  * cookies written by JavaScript to 7 days (WebKit, "ITP 2.1").
  */
 export const anonymousId = (cookies: Record<string, string>, fresh?: boolean) => {
-  let id = fresh ? uuid() : cookies[ANON];
-  if (!fresh) for (const k in cookies) if (k.startsWith(ANON)) id ||= cookies[k];
-  id ||= load(ANON) || uuid();
+  const id: string = fresh
+    ? uuid()
+    : cookies[ANON] || cookies[Object.keys(cookies).find((k) => k.startsWith(ANON))!] || load(ANON) || uuid();
   if (cookies[ANON] != id)
     try {
       // 400 days: the longest lifetime Chrome keeps (RFC 6265bis, "cookie lifetime limits").
-      Cookies.set(ANON, id!, {
+      Cookies.set(ANON, id, {
+        // js-cookie's default path is cut out at build time (build.mjs): the tracker sets it
+        path: '/',
         expires: 400,
         sameSite: 'Lax',
         secure: location.protocol == 'https:',
@@ -46,5 +49,5 @@ export const anonymousId = (cookies: Record<string, string>, fresh?: boolean) =>
       // cookies blocked: the localStorage copy keeps the visitor
     }
   save(ANON, id);
-  return id!;
+  return id;
 };

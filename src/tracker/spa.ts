@@ -11,8 +11,8 @@ export const watchHistory = () => {
   const later = () => setTimeout(autoPage);
   for (const m of ['pushState', 'replaceState'] as const) {
     const orig = history[m];
-    history[m] = function (this: History, ...a: Parameters<History['pushState']>) {
-      orig.apply(this, a);
+    history[m] = (...a: Parameters<History['pushState']>) => {
+      orig.apply(history, a);
       later();
     };
   }

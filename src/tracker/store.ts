@@ -7,14 +7,14 @@
 // snapshot that later changes to the page's objects do not alter.
 const mem: Record<string, string> = {};
 
-/** Reads a stored value; null when absent, unreadable or corrupted. */
+/** Reads a stored value; nullish (null or undefined) when absent, unreadable or corrupted. */
 export const load = (k: string): any => {
   try {
     // This page's copy first: it exists only while localStorage refuses writes (blocked or
     // full), and then it is the newer one. JSON.parse(null) is null.
     return JSON.parse(mem[k] ?? localStorage.getItem(k)!);
   } catch {
-    return null; // blocked and never written, or another script wrote garbage under our key
+    // blocked and never written, or another script wrote garbage under our key: undefined
   }
 };
 

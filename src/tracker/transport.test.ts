@@ -137,7 +137,7 @@ describe('outbox and sending', () => {
     keep([event(1)]);
     flush();
     await settle();
-    expect(fetches.map((f) => f.init.keepalive)).toEqual([true, false]);
+    expect(fetches.map((f) => !!f.init.keepalive)).toEqual([true, false]);
     expect(stored()).toBeNull();
   });
 

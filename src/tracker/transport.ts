@@ -45,12 +45,7 @@ export const keep = (events: InboundEvent[]) => {
 
 let timer: ReturnType<typeof setTimeout> | 0 = 0;
 
-/** Queues an event; the short delay lets a burst of calls leave as one request. */
-export const enqueue = (e: InboundEvent) => {
-  keep([e]);
-  schedule();
-};
-
+/** Sends the outbox soon; the short delay lets a burst of calls leave as one request. */
 export const schedule = () => {
   timer ||= setTimeout(flush, 100);
 };
@@ -67,11 +62,11 @@ export const flush = () => {
   clearTimeout(timer);
   timer = 0;
   const all: InboundEvent[] = navigator.onLine && load(OUTBOX);
-  if (!all?.[0]) return;
-  discard();
-  const at = Date.now();
-  for (const e of all) e.sent_at = at;
-  split(all).forEach(post);
+  if (all?.[0]) {
+    discard();
+    for (const e of all) e.sent_at = Date.now();
+    split(all).forEach(post);
+  }
 };
 
 /**
@@ -79,22 +74,25 @@ export const flush = () => {
  * needs no CORS preflight; it returns false when the browser refuses it (over the 64 KiB
  * in-flight quota, or blocked). Then fetch with keepalive (same quota, but it reports
  * failure), then plain fetch. `no-cors`: a relay on another host answers without CORS
- * headers, and the opaque answer counts as delivered. A network error or a 5xx puts the
- * events back in the outbox; a 4xx means the relay refuses them for good.
+ * headers, and the opaque answer (status 0) counts as delivered. A network error or a 5xx
+ * puts the events back in the outbox; a 4xx means the relay refuses them for good.
  */
 const post = (batch: InboundEvent[]) => {
   const body = JSON.stringify(batch);
+  let sent;
   log('send', batch);
   try {
-    if (navigator.sendBeacon(ENDPOINT, body)) return;
+    sent = navigator.sendBeacon(ENDPOINT, body);
   } catch {
     // sendBeacon missing, or replaced by a privacy extension
   }
-  const f = (keepalive: boolean) => fetch(ENDPOINT, { method: 'POST', body, mode: 'no-cors', keepalive });
+  const f = (keepalive?: true) => fetch(ENDPOINT, { method: 'POST', body, mode: 'no-cors', keepalive } as RequestInit);
   // The executor turns a missing or throwing fetch into a rejection. On a hidden page (being
   // left, or in the background) a plain fetch may die with the page, and a keepalive fetch
-  // can reject while its request still goes out: the batch waits for the next page instead.
-  new Promise<Response>((ok) => ok(f(true)))
-    .catch(() => (document.hidden ? Promise.reject() : f(false)))
-    .then((r) => r.status > 499 && keep(batch), () => keep(batch));
+  // can reject while its request still goes out: the batch waits for the next page instead
+  // (`false` has no status, so it is kept like a failed request).
+  sent ||
+    new Promise<Response>((ok) => ok(f(true)))
+      .catch<Response | false>(() => !document.hidden && f())
+      .then((r) => (r as Response).status < 500 || keep(batch), () => keep(batch));
 };
