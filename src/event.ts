@@ -31,13 +31,20 @@ export interface Utm {
   content?: string;
 }
 
-/** Page context the tracker takes at the moment a call is made. */
+/**
+ * Page context the tracker takes at the moment a call is made. `doc_path`, `doc_host`,
+ * `doc_search`, `utm` and `click_id` are in `url`: the tracker leaves them out and the
+ * relay derives them (src/relay/enrich.ts), so upstream events carry them.
+ */
 export interface PageContext {
   url?: string;
   page_title?: string;
   referer?: string;
+  /** Derived from `url` by the relay when absent. */
   doc_path?: string;
+  /** Derived from `url` by the relay when absent. */
   doc_host?: string;
+  /** Derived from `url` by the relay when absent. */
   doc_search?: string;
   /** `"WxH"` */
   vp_size?: string;
@@ -48,7 +55,9 @@ export interface PageContext {
   doc_encoding?: string;
   /** Minutes, as `Date#getTimezoneOffset()` returns them. */
   local_tz_offset?: number;
+  /** Derived from `url` by the relay when absent. */
   utm?: Utm;
+  /** Derived from `url` by the relay when absent. */
   click_id?: Record<string, string>;
 }
 

@@ -3,11 +3,14 @@
  * pages on 127.0.0.1 (a free port), and records every POST to /u/e. Query parameters named
  * `data-*` on a fixture's URL become attributes of its u.js script tag, so one fixture
  * serves every configuration: `/index.html?data-debug=true&data-respect-dnt=true`.
+ * Events get the page fields the relay derives from their url (derivePage), as upstream
+ * gets them; `requests[].body` keeps what the tracker sent.
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { InboundEvent } from '../../src/event.ts';
+import { derivePage } from '../../src/relay/enrich.ts';
 
 const root = new URL('../../', import.meta.url);
 
@@ -23,7 +26,7 @@ export interface Capture {
   url(path: string): string;
   /** Every request to the collect path, in arrival order. */
   requests: Received[];
-  /** Every event received, in arrival order. */
+  /** Every event received, in arrival order, with the page fields the relay derives. */
   events(): InboundEvent[];
   /** How many collect requests were answered with a failNext status. */
   refused: number;
@@ -56,7 +59,9 @@ export async function startCapture(): Promise<Capture> {
           return;
         }
         const parsed = JSON.parse(body) as InboundEvent | InboundEvent[];
-        requests.push({ path: url.pathname, headers: req.headers, body, events: ([] as InboundEvent[]).concat(parsed) });
+        const events = ([] as InboundEvent[]).concat(parsed);
+        for (const e of events) derivePage(e);
+        requests.push({ path: url.pathname, headers: req.headers, body, events });
         res.writeHead(204, capture.setCookie ? { 'set-cookie': capture.setCookie } : {}).end();
         return;
       }

@@ -47,6 +47,10 @@ test('a pageview carries every field of the page context', async ({ page, contex
     utm: { source: 'news', medium: 'email', campaign: 'spring', term: 'shoes', content: 'hero' },
     click_id: { gclid: 'G1', fbclid: 'F1', msclkid: 'M1' },
   });
+  // What left the browser: the url, not the fields the relay derives from it.
+  const sent = site.requests.flatMap((r) => JSON.parse(r.body) as Record<string, unknown>[]).find((e) => e.event_type === 'pageview');
+  expect(sent!.url).toBe(truth.url);
+  for (const f of ['doc_path', 'doc_host', 'doc_search', 'utm', 'click_id']) expect(sent).not.toHaveProperty(f);
   expect(truth.tz).toBe(-330);
   expect(pv!._timestamp).toBeGreaterThanOrEqual(started);
   expect(pv!.sent_at).toBeGreaterThanOrEqual(pv!._timestamp!);

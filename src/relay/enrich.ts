@@ -1,7 +1,8 @@
 /**
  * What the relay decides, never the browser: `api_key` (config), `source_ip` (the connection),
- * `user_agent` (the header, when the event has none), `event_id` (kept, or minted), and
- * `_timestamp` corrected for the client clock's skew.
+ * `user_agent` (the header, when the event has none), `event_id` (kept, or minted),
+ * `_timestamp` corrected for the client clock's skew, and the tracker's page fields that
+ * its `url` holds (derivePage).
  *
  * Skew: the tracker stamps each event with `_timestamp` (when it happened) and `sent_at` (when
  * the request left), both on the client clock. The relay receives it at `now` on its own
@@ -39,7 +40,39 @@ export function enrich(event: JsonObject, ctx: EnrichContext): UpstreamEvent {
   if (typeof event['event_id'] !== 'string') out['event_id'] = ctx.newId();
   if (ctx.sourceIp) out['source_ip'] = ctx.sourceIp;
   if (typeof out['user_agent'] !== 'string' && ctx.userAgent) out['user_agent'] = ctx.userAgent;
+  derivePage(out);
   return out as UpstreamEvent;
+}
+
+const UTM = ['source', 'medium', 'campaign', 'term', 'content'];
+// Ad-platform click ids: Google (gclid; gbraid/wbraid from iOS apps; dclid Display & Video),
+// Meta, Microsoft, TikTok, X, LinkedIn.
+const CLICK_IDS = ['gclid', 'gbraid', 'wbraid', 'dclid', 'fbclid', 'msclkid', 'ttclid', 'twclid', 'li_fat_id'];
+
+/**
+ * Fills the page fields the tracker leaves out to stay within its byte budget: `doc_path`,
+ * `doc_host`, `doc_search`, `utm` and `click_id` are all in the event's `url`, which the
+ * tracker captures when the call is made, so upstream gets the page's values of that moment.
+ * Only for the tracker's events (`src: "umbeacon"`) and only fields that are missing; other
+ * senders send what they mean. utm and click ids as the tracker took them before: the first
+ * value of a parameter, empty values left out.
+ */
+export function derivePage(event: JsonObject): void {
+  if (event['src'] !== 'umbeacon' || typeof event['url'] !== 'string' || !URL.canParse(event['url'])) return;
+  const u = new URL(event['url']);
+  const pick = (keys: string[], prefix: string) => {
+    const o: Record<string, string> = {};
+    for (const k of keys) {
+      const v = u.searchParams.get(prefix + k);
+      if (v) o[k] = v;
+    }
+    return o;
+  };
+  event['doc_path'] ??= u.pathname;
+  event['doc_host'] ??= u.hostname;
+  event['doc_search'] ??= u.search;
+  event['utm'] ??= pick(UTM, 'utm_');
+  event['click_id'] ??= pick(CLICK_IDS, '');
 }
 
 function finite(v: unknown): number | undefined {

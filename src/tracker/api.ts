@@ -2,7 +2,7 @@ import type { InboundEvent } from '../event.ts';
 import type { UsermavenCall } from '../../types/usermaven.d.ts';
 import { allowed, choose } from './consent.ts';
 import { AUTO_PAGEVIEW, DEBUG } from './config.ts';
-import { context, pick } from './context.ts';
+import { adIds, context } from './context.ts';
 import { log, misuse } from './debug.ts';
 import { anonymousId, jar, uuid } from './id.ts';
 import { COMPANY, USER, load, save } from './store.ts';
@@ -37,7 +37,7 @@ const send = (event_type: string, event_attributes: Obj = {}) => {
     // JSON leaves out an undefined company
     company: load(COMPANY) || undefined,
     event_attributes,
-    ids: pick((k) => cookies[k], '_ga _fbp _fbc'),
+    ids: adIds(cookies),
     src: 'umbeacon',
     ...context(made.u || location.href, made.d ?? document.title),
   };
@@ -55,7 +55,8 @@ export const track = (type: unknown, attributes?: unknown) => {
 
 /** Sends a pageview for the current page. */
 export const page = () => {
-  lastPath = send('pageview')?.doc_path ?? lastPath;
+  const e = send('pageview');
+  if (e) lastPath = new URL(e.url!).pathname;
 };
 
 /** The automatic pageview, on load and on SPA navigation: once per path. */

@@ -1,55 +1,40 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { context, pick } from './context.ts';
+import { adIds, context } from './context.ts';
 
-// The URL-derived fields come from the href passed in; the rest from the page, stubbed here.
+// The page is stubbed; href and title are those passed in (a queued call keeps its own).
 beforeEach(() => {
-  vi.stubGlobal('document', { referrer: '', characterSet: 'UTF-8' });
-  vi.stubGlobal('screen', { width: 1, height: 2 });
-  vi.stubGlobal('navigator', { userAgent: 'UA', language: 'en' });
-  vi.stubGlobal('innerWidth', 3);
-  vi.stubGlobal('innerHeight', 4);
+  vi.stubGlobal('document', { referrer: 'https://ref.example/', characterSet: 'UTF-8' });
+  vi.stubGlobal('screen', { width: 1920, height: 1080 });
+  vi.stubGlobal('navigator', { userAgent: 'UA', language: 'de-DE' });
+  vi.stubGlobal('innerWidth', 800);
+  vi.stubGlobal('innerHeight', 600);
 });
 afterEach(() => vi.unstubAllGlobals());
-const fromUrl = (href: string) => context(href, 'T');
 
 describe('context', () => {
-  it('takes path, host and search from the URL', () => {
-    expect(fromUrl('https://shop.example.com:8443/a/b?x=1#h')).toMatchObject({
+  it('takes url and title of the call and the rest from the page', () => {
+    expect(context('https://shop.example.com:8443/a/b?x=1#h', 'Then')).toEqual({
       url: 'https://shop.example.com:8443/a/b?x=1#h',
-      doc_path: '/a/b',
-      doc_host: 'shop.example.com',
-      doc_search: '?x=1',
+      page_title: 'Then',
+      referer: 'https://ref.example/',
+      vp_size: '800x600',
+      screen_resolution: '1920x1080',
+      user_agent: 'UA',
+      user_language: 'de-DE',
+      doc_encoding: 'UTF-8',
+      local_tz_offset: new Date().getTimezoneOffset(),
     });
   });
 
-  it.each([
-    ['no query', '', {}, {}],
-    [
-      'every utm parameter',
-      '?utm_source=news&utm_medium=email&utm_campaign=spring&utm_term=shoes&utm_content=hero',
-      { source: 'news', medium: 'email', campaign: 'spring', term: 'shoes', content: 'hero' },
-      {},
-    ],
-    ['encoded values', '?utm_source=a%20b%26c&gclid=x%2By', { source: 'a b&c' }, { gclid: 'x+y' }],
-    ['empty values are left out', '?utm_source=&gclid=', {}, {}],
-    ['unknown parameters are left out', '?utm_foo=1&clid=2&ref=3', {}, {}],
-    [
-      'every click id',
-      '?gclid=1&gbraid=2&wbraid=3&dclid=4&fbclid=5&msclkid=6&ttclid=7&twclid=8&li_fat_id=9',
-      {},
-      { gclid: '1', gbraid: '2', wbraid: '3', dclid: '4', fbclid: '5', msclkid: '6', ttclid: '7', twclid: '8', li_fat_id: '9' },
-    ],
-    ['the first of repeated parameters', '?utm_source=a&utm_source=b', { source: 'a' }, {}],
-  ])('reads utm and click_id: %s', (_, search, utm, click_id) => {
-    const c = fromUrl('https://example.com/p' + search);
-    expect(c.utm).toEqual(utm);
-    expect(c.click_id).toEqual(click_id);
+  it('leaves to the relay what the url holds (test/relay-derive.test.ts)', () => {
+    const c = context('https://example.com/p?utm_source=a&gclid=1', 'T');
+    for (const f of ['doc_path', 'doc_host', 'doc_search', 'utm', 'click_id']) expect(c).not.toHaveProperty(f);
   });
 });
 
-describe('pick', () => {
-  it('keeps only keys with a value', () => {
-    const cookies: Record<string, string> = { _ga: 'GA1.1', _fbp: '', other: 'x' };
-    expect(pick((k) => cookies[k], '_ga _fbp _fbc')).toEqual({ _ga: 'GA1.1' });
+describe('adIds', () => {
+  it('keeps only the ad cookies with a value', () => {
+    expect(adIds({ _ga: 'GA1.1', _fbp: '', other: 'x' })).toEqual({ _ga: 'GA1.1' });
+    expect(JSON.stringify(adIds({ _fbc: 'fb.1' }))).toBe('{"_fbc":"fb.1"}');
   });
 });
