@@ -1,11 +1,10 @@
-import type { InboundEvent } from '../event.ts';
 import type { UsermavenCall } from '../../types/usermaven.d.ts';
 import { allowed, choose } from './consent.ts';
 import { AUTO_PAGEVIEW, DEBUG } from './config.ts';
-import { adIds, context } from './context.ts';
+import { event, type Made } from './context.ts';
 import { log, misuse } from './debug.ts';
-import { anonymousId, jar, uuid } from './id.ts';
-import { COMPANY, USER, load, save } from './store.ts';
+import { anonymousId, jar } from './id.ts';
+import { COMPANY, USER, save } from './store.ts';
 import { discard, keep, schedule } from './transport.ts';
 
 type Obj = Record<string, unknown>;
@@ -15,32 +14,17 @@ type Obj = Record<string, unknown>;
  * moment and page it was made on, if the stub recorded them (`t` ms, `u` href, `d` title;
  * see docs/tracker.md); a direct call's arguments carry none.
  */
-let made: { t?: number; u?: string; d?: string } = {};
+let made: Made = {};
 
 const isObj = (v: unknown): v is Obj => (v && typeof v == 'object' && !Array.isArray(v)) as boolean;
 
 /** Path of the last pageview sent: one navigation never counts twice. */
 let lastPath: string | undefined;
 
-/**
- * Builds an event with the context of this call and puts it in the outbox, which leaves
- * shortly; undefined when not allowed.
- */
+/** Puts an event of this call in the outbox, which leaves shortly; undefined when not allowed. */
 const send = (event_type: string, event_attributes: Obj = {}) => {
   if (!allowed()) return log('off', event_type);
-  const cookies = jar();
-  const e: InboundEvent = {
-    event_id: uuid(),
-    event_type,
-    _timestamp: made.t || Date.now(),
-    user: { ...load(USER), anonymous_id: anonymousId(cookies) },
-    // JSON leaves out an undefined company
-    company: load(COMPANY) || undefined,
-    event_attributes,
-    ids: adIds(cookies),
-    src: 'umbeacon',
-    ...context(made.u || location.href, made.d ?? document.title),
-  };
+  const e = event(event_type, event_attributes, made);
   keep([e]);
   schedule();
   return e;
@@ -124,7 +108,7 @@ export const commands: Record<string, Fn> = {
  * instead, and the calls queued after it still run.
  */
 export const run = (a: UsermavenCall | unknown[], queued?: 1) => {
-  made = a as typeof made;
+  made = a as Made;
   try {
     const [name, ...rest] = a as [string, ...unknown[]];
     (commands[name] || misuse(Object.keys(commands) + ''))(...rest);

@@ -43,7 +43,7 @@ export const keep = (events: InboundEvent[]) => {
   save(OUTBOX, all.slice(-MAX_OUTBOX));
 };
 
-let timer: ReturnType<typeof setTimeout> | 0 = 0;
+let timer: ReturnType<typeof setTimeout> | undefined;
 
 /** Sends the outbox soon; the short delay lets a burst of calls leave as one request. */
 export const schedule = () => {
@@ -59,8 +59,7 @@ export const discard = () => save(OUTBOX, null);
  * and is lost.
  */
 export const flush = () => {
-  clearTimeout(timer);
-  timer = 0;
+  timer = clearTimeout(timer)!; // undefined: the next event schedules again
   const all: InboundEvent[] = navigator.onLine && load(OUTBOX);
   if (all?.[0]) {
     discard();
