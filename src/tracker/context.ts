@@ -17,26 +17,28 @@ export interface Made {
  * in src/relay/enrich.ts), which keeps about 120 B gzip out of u.js. One object literal:
  * every byte of u.js counts.
  */
-export const event = (event_type: string, event_attributes: Record<string, unknown>, made: Made): InboundEvent => {
-  const cookies = jar();
-  return {
-    event_id: uuid(),
-    event_type,
-    _timestamp: made.t || Date.now(),
-    user: { ...load(USER), anonymous_id: anonymousId(cookies) },
-    // JSON leaves out what is undefined: no company, an absent or empty ad cookie
-    company: load(COMPANY) || undefined,
-    event_attributes,
-    ids: { _ga: cookies._ga || undefined, _fbp: cookies._fbp || undefined, _fbc: cookies._fbc || undefined } as Record<string, string>,
-    src: 'umbeacon',
-    url: made.u || location.href,
-    page_title: made.d ?? document.title,
-    referer: document.referrer,
-    vp_size: innerWidth + 'x' + innerHeight,
-    screen_resolution: screen.width + 'x' + screen.height,
-    user_agent: navigator.userAgent,
-    user_language: navigator.language,
-    doc_encoding: document.characterSet,
-    local_tz_offset: new Date().getTimezoneOffset(),
-  };
-};
+export const event = (
+  event_type: string,
+  event_attributes: Record<string, unknown>,
+  made: Made,
+  cookies = jar(),
+): InboundEvent => ({
+  event_id: uuid(),
+  event_type,
+  _timestamp: made.t || Date.now(),
+  user: { ...load(USER), anonymous_id: anonymousId(cookies) },
+  // JSON leaves out what is undefined: no company, an absent or empty ad cookie
+  company: load(COMPANY) || undefined,
+  event_attributes,
+  ids: { _ga: cookies._ga || undefined, _fbp: cookies._fbp || undefined, _fbc: cookies._fbc || undefined } as Record<string, string>,
+  src: 'umbeacon',
+  url: made.u || location.href,
+  page_title: made.d ?? document.title,
+  referer: document.referrer,
+  vp_size: innerWidth + 'x' + innerHeight,
+  screen_resolution: screen.width + 'x' + screen.height,
+  user_agent: navigator.userAgent,
+  user_language: navigator.language,
+  doc_encoding: document.characterSet,
+  local_tz_offset: new Date().getTimezoneOffset(),
+});

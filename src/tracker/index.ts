@@ -14,13 +14,14 @@ if (!w.usermaven?.track) {
   const q = w.usermavenQ || [];
   w.usermaven = um;
   // A page that kept the stub function pushes here after load: run those calls too.
+  const replay = (c: UsermavenCall) => run(c, 1);
   // (The stub ignores what push returns.)
   q.push = ((...a: UsermavenCall[]) => {
-    a.map((c) => run(c, 1));
+    a.map(replay);
   }) as typeof q.push;
   w.usermavenQ = q;
   // Queued calls first, in order, so an identify made before load marks the pageview.
-  q.splice(0).map((c) => run(c, 1));
+  q.map(replay);
   autoPage();
   watchHistory();
   // Events an earlier page could not send (offline, closed) leave with the first batch.
