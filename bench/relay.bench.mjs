@@ -21,6 +21,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { relayArgs } from './support/harness.mjs';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -114,10 +116,11 @@ const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 // 1 + 2. bare and relay, both running; loaded in turn, alternating for `rounds` rounds so that
 // noise from other work on the machine falls on both sides alike.
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const loadBefore = loadavg()[0];
 const bare = await startChild(['-e', bareSource]);
 const upstream = await fakeUpstream();
 const dataDir = mkdtempSync(join(tmpdir(), 'umbeacon-bench-'));
-const relay = await startChild(['bin/umbeacon.js', 'serve'], {
+const relay = await startChild(relayArgs(), {
   PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, RATE_LIMIT: '0',
   USERMAVEN_API_KEY: KEY, USERMAVEN_SERVER_TOKEN: TOKEN, USERMAVEN_URL: upstream.url,
 });
@@ -178,6 +181,7 @@ upstream.server.close();
 rmSync(dataDir, { recursive: true, force: true });
 
 const ratio = relayResult.requests.average / bareResult.requests.average;
+console.log(`load average (1 min): ${fmt(loadBefore, 1)} before, ${fmt(loadavg()[0], 1)} after (on a busy machine compare the two sides of one run, and CPU per request)`);
 console.log(`per-round ratio relay/bare: ${relayRuns.map((r, i) => fmt(r.requests.average / bareRuns[i].requests.average, 2)).join(', ')}`);
 console.log(`connections ${connections}, ${rounds} alternating rounds of ${seconds} s (means shown), one-event bodies, durable writes (fdatasync, group commit)`);
 console.log(`${'run'.padEnd(22)}${'req/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'non-2xx'.padStart(9)}`);

@@ -36,9 +36,19 @@ export function startChild(args, env = {}) {
   });
 }
 
+/**
+ * The CLI the benchmarks start: `bin/umbeacon.js` (dist/), or `RELAY_CLI=path/to/cli.js` to
+ * compare two builds without a rebuild of dist/ by someone else changing what is measured.
+ * `RELAY_NODE_ARGS` adds node flags to the relay child (e.g. `--cpu-prof`).
+ */
+export function relayArgs() {
+  const flags = (process.env.RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return [...flags, process.env.RELAY_CLI ?? 'bin/umbeacon.js', 'serve'];
+}
+
 /** `umbeacon serve` (built CLI) forwarding to `upstreamUrl`, durable spool under `dataDir`. */
 export function startRelay({ upstreamUrl, dataDir, env = {} }) {
-  return startChild(['bin/umbeacon.js', 'serve'], {
+  return startChild(relayArgs(), {
     PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, RATE_LIMIT: '0',
     USERMAVEN_API_KEY: 'bench-key', USERMAVEN_SERVER_TOKEN: 'bench-token', USERMAVEN_URL: upstreamUrl,
     ...env,

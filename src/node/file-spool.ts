@@ -57,6 +57,7 @@ interface Cursor {
 const SEGMENT_RE = /^seg-(\d{16})\.log$/;
 const LINE_RE = /^(\d{1,15})\t/;
 const NL = 0x0a;
+const TAB = 0x09;
 
 export async function createFileSpool(options: FileSpoolOptions): Promise<FileSpool> {
   const { dir } = options;
@@ -257,20 +258,21 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
         while (pos < bytesRead) {
           const nl = buf.indexOf(NL, pos);
           if (nl < 0 || nl >= bytesRead) break;
-          const line = buf.toString('utf8', pos, nl);
-          const m = LINE_RE.exec(line);
-          if (!m) {
+          const tab = arrivalEnd(buf, pos, nl);
+          if (tab < 0) {
             // Not a record line (e.g. zero-filled blocks after a crash on some filesystems).
             log.warn('spool skipped an unreadable line', { segment: segPath(dir, segment), offset: offset + pos, bytes: nl - pos + 1 });
             pos = nl + 1;
             continue;
           }
-          const recordBytes = nl - pos - m[0].length;
+          const recordBytes = nl - tab - 1;
           if (records.length >= maxRecords || (records.length > 0 && batchBytes + recordBytes > maxBatchBytes)) {
-            nextAt = Number(m[1]);
+            nextAt = Number(buf.toString('latin1', pos, tab));
             break;
           }
-          records.push(line.slice(m[0].length));
+          // Decode only the JSON: the whole line and a regex per record were most of the
+          // forwarder's CPU per event.
+          records.push(buf.toString('utf8', tab + 1, nl));
           batchBytes += recordBytes;
           lineBytes += nl - pos + 1;
           pos = nl + 1;
@@ -356,6 +358,16 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
   }
 
   return spool;
+}
+
+/**
+ * Where the `<arrival ms>\t` prefix of the line `buf[start, end)` ends (the tab's index), or -1
+ * when the line does not start that way: what `LINE_RE` matches, without decoding the line.
+ */
+function arrivalEnd(buf: Buffer, start: number, end: number): number {
+  let i = start;
+  while (i < end && i - start < 15 && buf[i]! >= 0x30 && buf[i]! <= 0x39) i++;
+  return i > start && i < end && buf[i] === TAB ? i : -1;
 }
 
 function segPath(dir: string, segment: number): string {

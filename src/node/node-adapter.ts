@@ -7,11 +7,15 @@
  * which is streamed and cancelled when the client goes away.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorResponse, RelayError } from '../relay/errors.ts';
+import { errorReply, RelayError } from '../relay/errors.ts';
 import type { ConnInfo } from '../relay/handler.ts';
+import { Reply } from '../relay/reply.ts';
 import { lightRequest } from './light-request.ts';
 
-export type WebHandler = (request: Request, conn?: ConnInfo) => Promise<Response>;
+/** A Web handler; one that also has `reply` (the relay's) is asked for plain answers instead. */
+export type WebHandler = ((request: Request, conn?: ConnInfo) => Promise<Response>) & {
+  reply?: (request: Request, conn?: ConnInfo) => Promise<Reply | Response>;
+};
 
 /**
  * @example
@@ -20,10 +24,11 @@ export type WebHandler = (request: Request, conn?: ConnInfo) => Promise<Response
 export function toNodeListener(handler: WebHandler, options: { maxBodyBytes?: number; fallbackHost?: string } = {}) {
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const fallbackHost = options.fallbackHost ?? 'localhost';
+  const answer = handler.reply ?? handler;
   return (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((error: unknown) => {
       // Only adapter failures land here (the handler turns its own errors into responses).
-      if (!res.headersSent) void send(res, errorResponse(error, req.url ?? '/'), req.method === 'HEAD');
+      if (!res.headersSent) void send(res, errorReply(error, req.url ?? '/'), req.method === 'HEAD');
       else res.destroy();
     });
   };
@@ -38,7 +43,7 @@ export function toNodeListener(handler: WebHandler, options: { maxBodyBytes?: nu
       const read = await readBody(req, maxBodyBytes);
       if (read === null) {
         res.shouldKeepAlive = false;
-        await send(res, errorResponse(new RelayError(413, 'too_large', `body is larger than ${maxBodyBytes} bytes`), req.url ?? '/'), false);
+        await send(res, errorReply(new RelayError(413, 'too_large', `body is larger than ${maxBodyBytes} bytes`), req.url ?? '/'), false);
         lingerThenClose(req);
         return;
       }
@@ -56,7 +61,7 @@ export function toNodeListener(handler: WebHandler, options: { maxBodyBytes?: nu
     }
     const bytes = body ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : undefined;
     // The body goes along as bytes too, so the core need not stream what is already in memory.
-    const response = await handler(lightRequest(url.href, method, req.rawHeaders, bytes), { remoteAddress: req.socket.remoteAddress, ...(bytes ? { body: bytes } : {}) });
+    const response = await answer(lightRequest(url.href, method, req.rawHeaders, bytes), { remoteAddress: req.socket.remoteAddress, body: bytes, url });
     await send(res, response, method === 'HEAD');
   }
 }
@@ -124,7 +129,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   });
 }
 
-async function send(res: ServerResponse, response: Response, head: boolean): Promise<void> {
+async function send(res: ServerResponse, response: Reply | Response, head: boolean): Promise<void> {
+  if (response instanceof Reply) {
+    writeReply(res, response, head);
+    return;
+  }
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((value, key) => {
     if (key !== 'set-cookie') headers[key] = value;
@@ -149,4 +158,19 @@ async function send(res: ServerResponse, response: Response, head: boolean): Pro
   if (buf && !('content-length' in headers)) headers['content-length'] = String(buf.length);
   res.writeHead(response.status, headers);
   res.end(buf);
+}
+
+/**
+ * A `Reply` goes straight to the socket: one header object, one write. Its header object is
+ * completed in place rather than copied (a Reply is built per request; what is added — cookies,
+ * the body's length — follows from the Reply itself, so writing one twice is still right).
+ */
+function writeReply(res: ServerResponse, reply: Reply, head: boolean): void {
+  const headers: Record<string, string | readonly string[]> = reply.headers;
+  if (reply.cookies.length > 0) headers['set-cookie'] = reply.cookies;
+  const body = head ? null : reply.body;
+  if (body !== null && !('content-length' in headers)) headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+  res.writeHead(reply.status, headers as Record<string, string | string[]>);
+  if (body === null) res.end();
+  else res.end(body);
 }

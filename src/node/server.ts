@@ -160,6 +160,10 @@ export async function startRelayServer(options: StartOptions = {}): Promise<Rela
   let inFlight = 0;
   let idle: (() => void) | null = null;
   const listener = toNodeListener(relay, { fallbackHost: `${config.host}:${config.port}` });
+  // One function for every response, not a closure per request.
+  const settled = () => {
+    if (--inFlight === 0) idle?.();
+  };
   // Node's defaults let a client that never finishes its request hold the socket for 5 min
   // (requestTimeout 300 s, checked every 30 s); a beacon of at most 64 KiB needs far less.
   const server = createServer({
@@ -168,9 +172,7 @@ export async function startRelayServer(options: StartOptions = {}): Promise<Rela
     connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.requestTimeoutMs / 4))),
   }, (req, res) => {
     inFlight++;
-    res.on('close', () => {
-      if (--inFlight === 0) idle?.();
-    });
+    res.on('close', settled);
     listener(req, res);
   });
   await new Promise<void>((resolvePromise, reject) => {

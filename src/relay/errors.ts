@@ -1,8 +1,9 @@
 /**
- * Typed errors of the relay and the one place that turns them into Responses.
+ * Typed errors of the relay and the one place that turns them into answers (`Reply`/`Response`).
  * Messages are written for the person reading the 4xx body: what is wrong and, where it
  * helps, what to send instead. No message ever carries the token or the upstream URL.
  */
+import { json, toResponse, type Reply } from './reply.ts';
 import { SpoolFullError } from './spool.ts';
 
 export class RelayError extends Error {
@@ -21,7 +22,7 @@ export class RelayError extends Error {
 export const badRequest = (code: string, message: string) => new RelayError(400, code, message);
 
 /** JSON body `{"status":"error","error":code,"message":…}` with the error's status. */
-export function errorResponse(error: unknown, route: string): Response {
+export function errorReply(error: unknown, route: string): Reply {
   if (error instanceof RelayError) return json(error.status, { status: 'error', error: error.code, message: error.message, route }, error.headers);
   if (error instanceof SpoolFullError) {
     return json(503, { status: 'error', error: 'spool_full', message: error.message, route }, { 'retry-after': '30' });
@@ -29,16 +30,14 @@ export function errorResponse(error: unknown, route: string): Response {
   return json(500, { status: 'error', error: 'internal', message: 'the relay failed to store the events; retry later', route });
 }
 
+/** `errorReply` as a WHATWG `Response`. */
+export function errorResponse(error: unknown, route: string): Response {
+  return toResponse(errorReply(error, route));
+}
+
 /** Which reason a failure counts under in logs and /healthz. */
 export function errorCode(error: unknown): string {
   if (error instanceof RelayError) return error.code;
   if (error instanceof SpoolFullError) return 'spool_full';
   return 'internal';
-}
-
-export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
-  });
 }

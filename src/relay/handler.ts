@@ -9,7 +9,7 @@ import { anonCookie, anonymousIdOf, readCookie } from './cookie.ts';
 import { clientAddress, trustNothing, type TrustProxy } from './client-ip.ts';
 import { createDedupeWindow } from './dedupe.ts';
 import { enrich } from './enrich.ts';
-import { RelayError, errorCode, errorResponse, json } from './errors.ts';
+import { RelayError, errorCode, errorReply } from './errors.ts';
 import { eventsData, eventsPage, eventsStream } from './events-page.ts';
 import type { EventFeed } from './feed.ts';
 import type { ForwarderStatus } from './forward.ts';
@@ -17,6 +17,7 @@ import { silentLogger, type Logger } from './log.ts';
 import { fromOfficial, officialCookieName } from './official.ts';
 import { GIF, pixelEvent } from './pixel.ts';
 import { createRateLimiter } from './rate-limit.ts';
+import { json, Reply, toResponse } from './reply.ts';
 import { acceptsGzip, createScriptServer, etagMatches } from './script.ts';
 import type { Spool } from './spool.ts';
 import { checkEvent, parseEvents, readBody, type JsonObject } from './validate.ts';
@@ -82,10 +83,18 @@ export interface ConnInfo {
   remoteAddress?: string | undefined;
   /** The request body, when the adapter has already read it into memory (saves a stream). */
   body?: Uint8Array | undefined;
+  /** `request.url` already parsed by the adapter (saves parsing it again); must be the same URL. */
+  url?: URL | undefined;
 }
 
 export interface RelayHandler {
   (request: Request, conn?: ConnInfo): Promise<Response>;
+  /**
+   * The same answer before it becomes a `Response`: a plain `Reply` on the relay's own routes
+   * (a `Response` where one is streamed or comes from `fallback`). For adapters that write the
+   * answer to a socket themselves; see reply.ts for why.
+   */
+  reply(request: Request, conn?: ConnInfo): Promise<Reply | Response>;
   /** True when `pathname` is one of the relay's routes (for framework mounts that fall through). */
   handles(pathname: string): boolean;
   /** Rejects by reason since start. */
@@ -126,6 +135,8 @@ export function createRelay(options: RelayOptions): RelayHandler {
 
   const rejectTotals: Record<string, number> = {};
   let windowCounts: Record<string, number> = {};
+  /** Rejects counted in the current window (so the per-request check needs no `Object.keys`). */
+  let windowCounted = 0;
   let windowStart = now();
   const windowMs = options.logWindowMs ?? 10_000;
   const countReject = (code: string, route: string, status: number, message: string) => {
@@ -133,22 +144,26 @@ export function createRelay(options: RelayOptions): RelayHandler {
     // The first of each reason is logged at once with its message; after that, counts per
     // window, so a flood produces a line every few seconds rather than one per request.
     if (rejectTotals[code] === 1) log.warn('rejected', { reason: code, status, route, message });
-    else windowCounts[code] = (windowCounts[code] ?? 0) + 1;
+    else {
+      windowCounts[code] = (windowCounts[code] ?? 0) + 1;
+      windowCounted++;
+    }
     flushRejects();
   };
   const flushRejects = (force = false) => {
     const t = now();
     if (!force && t - windowStart < windowMs) return;
-    if (Object.keys(windowCounts).length > 0) log.info('rejected (counted)', { counts: windowCounts, windowMs: t - windowStart });
+    if (windowCounted > 0) log.info('rejected (counted)', { counts: windowCounts, windowMs: t - windowStart });
     windowCounts = {};
+    windowCounted = 0;
     windowStart = t;
   };
 
-  const handler = (async (request: Request, conn: ConnInfo = {}) => {
-    const url = new URL(request.url);
+  const answer = async (request: Request, conn: ConnInfo = {}): Promise<Reply | Response> => {
+    const url = conn.url ?? new URL(request.url);
     const route = url.pathname;
     // Any request may close a reject-count window, so counts are logged even after a flood ends.
-    if (Object.keys(windowCounts).length > 0) flushRejects();
+    if (windowCounted > 0) flushRejects();
     try {
       if (!own.has(route)) {
         if (options.fallback) return await options.fallback(request);
@@ -169,15 +184,16 @@ export function createRelay(options: RelayOptions): RelayHandler {
       if (route === `${paths.events}/stream`) return eventsStream(options.feed!, request.signal);
       throw new RelayError(404, 'not_found', `no route ${route}`);
     } catch (error) {
-      const res = errorResponse(error, route);
+      const res = errorReply(error, route);
       const code = errorCode(error);
       if (code === 'internal') log.error('request failed', { route, reason: error instanceof Error ? error.message : String(error) });
       else countReject(code, route, res.status, error instanceof Error ? error.message : '');
       return res;
     }
-  }) as RelayHandler;
+  };
+  const handler = (async (request: Request, conn?: ConnInfo) => toResponse(await answer(request, conn))) as RelayHandler;
 
-  async function collect(request: Request, url: URL, conn: ConnInfo, official: boolean): Promise<Response> {
+  async function collect(request: Request, url: URL, conn: ConnInfo, official: boolean): Promise<Reply> {
     const origin = checkOrigin(request, url);
     const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== '' && type !== 'text/plain' && type !== 'application/json') {
@@ -203,13 +219,13 @@ export function createRelay(options: RelayOptions): RelayHandler {
     // The official SDK's `ipPolicy: 'strict'` asks that the visitor's address not be kept.
     const keepIp = !(official && url.searchParams.get('ip_policy') === 'strict');
     const stored = await store(events, request, keepIp ? ip : undefined, apiKey ?? 'local');
-    const headers = new Headers({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
     corsHeaders(headers, origin);
     const id = anonymousIdOf(events);
     const cookieName = official ? officialCookieName(apiKey ?? '') : ANON_COOKIE;
-    if (id && cookieName) headers.append('set-cookie', anonCookie(id, { secure: isSecure(request, url), name: cookieName }));
-    const body = official ? { status: 'ok' } : { status: 'ok', stored: stored.stored, duplicates: stored.duplicates };
-    return new Response(JSON.stringify(body), { status: 200, headers });
+    const cookies = id && cookieName ? [anonCookie(id, { secure: isSecure(request, url), name: cookieName })] : [];
+    const body = official ? '{"status":"ok"}' : `{"status":"ok","stored":${stored.stored},"duplicates":${stored.duplicates}}`;
+    return new Reply(200, headers, body, cookies);
   }
 
   /** Enrich, drop recent duplicates, append durably; only then remember the ids. */
@@ -238,23 +254,22 @@ export function createRelay(options: RelayOptions): RelayHandler {
     return { stored: records.length, duplicates: events.length - records.length };
   }
 
-  async function pixel(request: Request, url: URL, conn: ConnInfo): Promise<Response> {
+  async function pixel(request: Request, url: URL, conn: ConnInfo): Promise<Reply> {
     checkOrigin(request, url, true);
     const ip = addressOf(request, conn);
     takeTokens(ip, 1);
-    const headers = new Headers({ 'content-type': 'image/gif', 'cache-control': 'no-store, max-age=0' });
-    if (request.method === 'HEAD') return new Response(null, { status: 200, headers });
+    const headers = { 'content-type': 'image/gif', 'cache-control': 'no-store, max-age=0' };
+    if (request.method === 'HEAD') return new Reply(200, headers);
     const event = pixelEvent(url, request.headers.get('referer'));
     let id = readCookie(request.headers.get('cookie'));
     if (!isAnonymousId(id)) id = newId();
     event['user'] = { anonymous_id: id };
     checkEvent(event, 0);
     await store([event], request, ip, options.apiKey ?? 'local');
-    headers.append('set-cookie', anonCookie(id, { secure: isSecure(request, url) }));
-    return new Response(GIF, { status: 200, headers });
+    return new Reply(200, headers, GIF, [anonCookie(id, { secure: isSecure(request, url) })]);
   }
 
-  async function serveScript(request: Request): Promise<Response> {
+  async function serveScript(request: Request): Promise<Reply> {
     const served = script ? await script() : null;
     if (!served) throw new RelayError(404, 'not_built', 'the tracker is not built; run `npm run build`');
     const gzip = served.gzip && acceptsGzip(request.headers.get('accept-encoding')) ? served.gzip : null;
@@ -267,12 +282,12 @@ export function createRelay(options: RelayOptions): RelayHandler {
       vary: 'Accept-Encoding',
     };
     if (gzip) headers['content-encoding'] = 'gzip';
-    if (etagMatches(request.headers.get('if-none-match'), etag)) return new Response(null, { status: 304, headers });
-    if (request.method === 'HEAD') return new Response(null, { status: 200, headers });
-    return new Response(gzip ? (gzip as Uint8Array<ArrayBuffer>) : served.body, { status: 200, headers });
+    if (etagMatches(request.headers.get('if-none-match'), etag)) return new Reply(304, headers);
+    if (request.method === 'HEAD') return new Reply(200, headers);
+    return new Reply(200, headers, gzip ?? served.body);
   }
 
-  function health(): Response {
+  function health(): Reply {
     const stats = options.spool.stats();
     const fwd = options.forwarderStatus?.();
     const t = now();
@@ -349,15 +364,15 @@ export function createRelay(options: RelayOptions): RelayHandler {
     return origin;
   }
 
-  function preflight(request: Request, url: URL): Response {
+  function preflight(request: Request, url: URL): Reply {
     const origin = checkOrigin(request, url);
-    const headers = new Headers({
+    const headers: Record<string, string> = {
       'access-control-allow-methods': 'POST, OPTIONS',
       'access-control-allow-headers': 'content-type',
       'access-control-max-age': '86400',
-    });
+    };
     corsHeaders(headers, origin);
-    return new Response(null, { status: 204, headers });
+    return new Reply(204, headers);
   }
 
   function requestOrigin(request: Request, url: URL): string {
@@ -373,17 +388,19 @@ export function createRelay(options: RelayOptions): RelayHandler {
     return trust.enabled && request.headers.get('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
   }
 
+  handler.reply = answer;
   handler.handles = (pathname) => own.has(pathname);
   handler.rejects = () => ({ ...rejectTotals });
   handler.flushLogs = () => flushRejects(true);
   return handler;
 }
 
-function corsHeaders(headers: Headers, origin: string | undefined) {
+/** Only the collect routes (no `vary` of their own) use this, so `vary` is set, not appended. */
+function corsHeaders(headers: Record<string, string>, origin: string | undefined) {
   if (!origin) return;
-  headers.set('access-control-allow-origin', origin);
-  headers.set('access-control-allow-credentials', 'true');
-  headers.append('vary', 'Origin');
+  headers['access-control-allow-origin'] = origin;
+  headers['access-control-allow-credentials'] = 'true';
+  headers['vary'] = 'Origin';
 }
 
 const methodNotAllowed = (allow: string) => new RelayError(405, 'method', `use ${allow}`, { allow: allow === 'GET' ? 'GET, HEAD' : 'POST, OPTIONS' });

@@ -71,12 +71,21 @@ export function checkEvent(event: unknown, index: number, maxDepth: number = LIM
 
 /** Depth and forbidden keys, in one walk. Iterative so a hostile body cannot blow the stack. */
 function checkTree(root: JsonObject, at: string, rootDepth: number, maxDepth: number): void {
-  const stack: [unknown, number][] = [[root, rootDepth]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
+  // Two parallel stacks rather than a [node, depth] pair per node: this runs for every event
+  // of every request, and the pairs were garbage.
+  const nodes: unknown[] = [root];
+  const depths: number[] = [rootDepth];
+  while (nodes.length > 0) {
+    const node = nodes.pop();
+    const depth = depths.pop()!;
     if (depth > maxDepth) throw badRequest('too_deep', `${at} is nested deeper than ${maxDepth} levels`);
     if (Array.isArray(node)) {
-      for (const item of node) if (typeof item === 'object' && item !== null) stack.push([item, depth + 1]);
+      for (const item of node) {
+        if (typeof item === 'object' && item !== null) {
+          nodes.push(item);
+          depths.push(depth + 1);
+        }
+      }
       continue;
     }
     // JSON.parse defines "__proto__" as an own data property (it does not call the setter),
@@ -84,7 +93,10 @@ function checkTree(root: JsonObject, at: string, rootDepth: number, maxDepth: nu
     for (const key of Object.keys(node as JsonObject)) {
       if (FORBIDDEN_KEYS.has(key)) throw badRequest('forbidden_key', `${at} contains the key "${key}", which is not allowed anywhere in an event`);
       const child = (node as JsonObject)[key];
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+      if (typeof child === 'object' && child !== null) {
+        nodes.push(child);
+        depths.push(depth + 1);
+      }
     }
   }
 }
