@@ -10,9 +10,7 @@ import { ANON_COOKIE, isAnonymousId } from '../event.ts';
 export const COOKIE_MAX_AGE_S = 400 * 24 * 60 * 60;
 
 export function anonCookie(id: string, options: { secure: boolean; name?: string }): string {
-  const parts = [`${options.name ?? ANON_COOKIE}=${id}`, `Max-Age=${COOKIE_MAX_AGE_S}`, 'Path=/', 'SameSite=Lax'];
-  if (options.secure) parts.push('Secure');
-  return parts.join('; ');
+  return `${options.name ?? ANON_COOKIE}=${id}; Max-Age=${COOKIE_MAX_AGE_S}; Path=/; SameSite=Lax${options.secure ? '; Secure' : ''}`;
 }
 
 /** Read a cookie from a `Cookie` header; undefined when absent. */

@@ -235,12 +235,14 @@ export function createRelay(options: RelayOptions): RelayHandler {
     const records: string[] = [];
     const accepted: JsonObject[] = [];
     const ids: string[] = [];
-    const inRequest = new Set<string>();
+    // Most requests carry one event: no set of ids seen in this request is needed then.
+    const inRequest = events.length > 1 ? new Set<string>() : null;
+    const ctx = { apiKey, now: t, sourceIp: ip, userAgent, newId };
     for (const event of events) {
-      const out = enrich(event, { apiKey, now: t, sourceIp: ip, userAgent, newId });
+      const out = enrich(event, ctx);
       const id = out.event_id;
-      if (dedupe.has(id) || inRequest.has(id)) continue;
-      inRequest.add(id);
+      if (dedupe.has(id) || inRequest?.has(id)) continue;
+      inRequest?.add(id);
       ids.push(id);
       accepted.push(out);
       records.push(JSON.stringify(out));
