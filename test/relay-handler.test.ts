@@ -476,8 +476,9 @@ describe.each(['direct', 'http'] as Mode[])('relay handler (%s)', (mode) => {
       expect(data.recent.map((e) => e.page || e.user)).toEqual(['/b', 'a@b.c', '/a']);
     });
 
-    it('streams new events as they arrive', async () => {
+    it('streams a snapshot, then new events as they arrive', async () => {
       await start({ feed: createEventFeed() });
+      await post([ev({ event_type: 'before_stream' })]);
       const controller = new AbortController();
       const res = mode === 'direct'
         ? await h.relay(new Request(`${h.base}/_events/stream`, { signal: controller.signal }))
@@ -486,7 +487,9 @@ describe.each(['direct', 'http'] as Mode[])('relay handler (%s)', (mode) => {
       const reader = res.body!.getReader();
       const decoder = new TextDecoder();
       let text = decoder.decode((await reader.read()).value);
-      expect(text).toContain(': connected');
+      while (!text.includes('\n\n')) text += decoder.decode((await reader.read()).value);
+      // The snapshot is taken as the stream subscribes: an event stored just before is in it.
+      expect(text).toMatch(/^event: snapshot\ndata: \{"total":1,.*"type":"before_stream"/);
       await post([ev({ event_type: 'live_one' })]);
       while (!text.includes('live_one')) text += decoder.decode((await reader.read()).value);
       expect(text).toMatch(/data: \[\{.*"type":"live_one"/);

@@ -1,7 +1,10 @@
 /**
  * `/_events`: the page a new user opens to see their own events arrive. Plain HTML with a
- * small inline script; it loads the snapshot from `${path}/data` and then listens to the
- * server-sent-events stream at `${path}/stream` (EventSource reconnects by itself).
+ * small inline script that listens to the server-sent-events stream at `${path}/stream`
+ * (EventSource reconnects by itself). The stream opens with a snapshot taken at the moment it
+ * subscribes, so no event can fall between the snapshot and the live updates — as it could
+ * when the page fetched `${path}/data` first and opened the stream afterwards. `${path}/data`
+ * stays as the JSON view for scripts.
  */
 import type { EventFeed, EventSummary } from './feed.ts';
 
@@ -27,22 +30,31 @@ function row(e,fresh){var tr=document.createElement('tr');if(fresh)tr.className=
 tr.innerHTML='<td>'+esc(new Date(e.at).toLocaleTimeString())+'</td><td>'+esc(e.type)+'</td><td>'+esc(e.user)+'</td><td>'+esc(e.page)+'</td>';return tr}
 function paint(){document.getElementById('total').textContent=total;
 document.getElementById('counts').innerHTML=Object.keys(counts).sort(function(a,b){return counts[b]-counts[a]}).map(function(k){return '<span>'+esc(k)+': <b>'+counts[k]+'</b></span>'}).join('')}
-fetch(base+'/data').then(function(r){return r.json()}).then(function(d){counts=d.counts;total=d.total;
-d.recent.forEach(function(e){rows.appendChild(row(e,false))});paint();
-var es=new EventSource(base+'/stream');es.onmessage=function(m){JSON.parse(m.data).forEach(function(e){
-rows.insertBefore(row(e,true),rows.firstChild);counts[e.type]=(counts[e.type]||0)+1;total++});
-while(rows.children.length>200)rows.removeChild(rows.lastChild);paint()}})})();
+function add(e,fresh){rows.insertBefore(row(e,fresh),rows.firstChild)}
+var es=new EventSource(base+'/stream');
+es.addEventListener('snapshot',function(m){var d=JSON.parse(m.data);counts=d.counts;total=d.total;rows.textContent='';
+d.recent.slice().reverse().forEach(function(e){add(e,false)});paint()});
+es.onmessage=function(m){JSON.parse(m.data).forEach(function(e){add(e,true);counts[e.type]=(counts[e.type]||0)+1;total++});
+while(rows.children.length>200)rows.removeChild(rows.lastChild);paint()}})();
 </script></body></html>`;
   return new Response(html, { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' } });
 }
 
+function snapshot(feed: EventFeed): string {
+  return JSON.stringify({ total: feed.total(), counts: feed.counts(), recent: feed.recent() });
+}
+
 export function eventsData(feed: EventFeed): Response {
-  return new Response(JSON.stringify({ total: feed.total(), counts: feed.counts(), recent: feed.recent() }), {
+  return new Response(snapshot(feed), {
     headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
   });
 }
 
-/** A `text/event-stream` of batches of new summaries; a comment every 15 s keeps proxies from timing out. */
+/**
+ * A `text/event-stream`: first a `snapshot` event (what `/data` answers), taken in the same
+ * tick as the subscription so nothing stored in between is missed, then one message per batch
+ * of new summaries; a comment every 15 s keeps proxies from timing out.
+ */
 export function eventsStream(feed: EventFeed, signal: AbortSignal): Response {
   const encoder = new TextEncoder();
   let cleanup = () => {};
@@ -69,7 +81,7 @@ export function eventsStream(feed: EventFeed, signal: AbortSignal): Response {
           // already closed
         }
       });
-      send(': connected\n\n');
+      send(`event: snapshot\ndata: ${snapshot(feed)}\n\n`);
     },
     cancel() {
       cleanup();
