@@ -27,6 +27,7 @@ export function createDedupeWindow(options: { ttlMs?: number; maxIds?: number; n
     while (head < ids.length && (t - times[head]! >= ttlMs || slotOf.size > maxIds)) {
       const id = ids[head]!;
       if (slotOf.get(id) === base + head) slotOf.delete(id);
+      ids[head] = ''; // let the string go now, not at the next compaction
       head++;
     }
     if (head >= 4096 && head * 2 >= ids.length) {
