@@ -1,11 +1,16 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIRequestContext } from '@playwright/test';
 import { trackerLoaded } from './support/browser.ts';
 import { ROOT, startRelay } from './support/stack.ts';
 import { expect, test } from './support/test.ts';
 
-const SCREENSHOT = join(ROOT, 'docs/events-page.png');
+/**
+ * The README shows this page. Every run saves the screenshot as a test artifact
+ * (test-results/…/events-page.png); `UPDATE_SCREENSHOT=1 npx playwright test e2e/events-page.spec.ts`
+ * also writes it to docs/, so ordinary runs leave the tree clean.
+ */
+const README_SCREENSHOT = join(ROOT, 'docs/events-page.png');
 
 /** Event types the relay's live feed holds, from the page's own data endpoint. */
 async function storedTypes(request: APIRequestContext, relayUrl: string): Promise<string[]> {
@@ -35,9 +40,12 @@ test('without credentials the relay shows the events it received on /_events', a
       await expect(body).toContainText(text);
     }
 
-    mkdirSync(join(ROOT, 'docs'), { recursive: true });
     await page.setViewportSize({ width: 1100, height: 420 });
-    const png = await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    const png = await page.screenshot({ path: testInfo.outputPath('events-page.png'), fullPage: true });
+    if (process.env['UPDATE_SCREENSHOT']) {
+      mkdirSync(join(ROOT, 'docs'), { recursive: true });
+      writeFileSync(README_SCREENSHOT, png);
+    }
     await testInfo.attach('events-page', { body: png, contentType: 'image/png' });
   } finally {
     await relay.close();
