@@ -183,7 +183,7 @@ rmSync(dataDir, { recursive: true, force: true });
 const ratio = relayResult.requests.average / bareResult.requests.average;
 console.log(`load average (1 min): ${fmt(loadBefore, 1)} before, ${fmt(loadavg()[0], 1)} after (on a busy machine compare the two sides of one run, and CPU per request)`);
 console.log(`per-round ratio relay/bare: ${relayRuns.map((r, i) => fmt(r.requests.average / bareRuns[i].requests.average, 2)).join(', ')}`);
-console.log(`connections ${connections}, ${rounds} alternating rounds of ${seconds} s (means shown), one-event bodies, durable writes (fdatasync, group commit)`);
+console.log(`connections ${connections}, ${rounds} alternating rounds of ${seconds} s (means shown), one-event bodies, durable writes (synced: O_DSYNC or fdatasync; group commit)`);
 console.log(`${'run'.padEnd(22)}${'req/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'non-2xx'.padStart(9)}`);
 for (const [name, r] of [['bare node:http 204', bareResult], ['relay', relayResult], ['relay, upstream down', outageResult]]) {
   console.log(`${name.padEnd(22)}${fmt(r.requests.average).padStart(10)}${fmt(r.latency.p50, 1).padStart(9)}${fmt(r.latency.p99, 1).padStart(9)}${String(r.non2xx).padStart(9)}`);
