@@ -154,7 +154,7 @@ function post(url: string, body: string, agent: Agent): Promise<{ status: number
 }
 
 /** Acknowledged event_ids the upstream never accepted. */
-export function missingUpstream(load: LoadDriver, upstreamIds: Set<string>, except: ReadonlySet<string> = new Set()): string[] {
+export function missingUpstream(load: LoadDriver, upstreamIds: ReadonlySet<string>, except: ReadonlySet<string> = new Set()): string[] {
   return load.ackedIds().filter((id) => !upstreamIds.has(id) && !except.has(id));
 }
 
