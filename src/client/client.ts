@@ -4,7 +4,7 @@
  * with the relay's retry policy. One implementation of batching, retry and durability, not two.
  */
 import { LIMITS, type CompanyTraits, type UserTraits } from '../event.ts';
-import { createForwarder, type Clock, type ForwarderStatus } from '../relay/forward.ts';
+import { createForwarder, timerClock, type Clock, type ForwarderStatus } from '../relay/forward.ts';
 import type { Logger } from '../relay/log.ts';
 import { createMemorySpool } from '../relay/memory-spool.ts';
 import type { Spool } from '../relay/spool.ts';
@@ -136,21 +136,7 @@ export function createClient(options: ClientOptions): Client {
   let forwarder: ReturnType<typeof createForwarder> | undefined;
   let closed = false;
   // Timers keep the process alive only while events wait: an idle client does not hold it open.
-  const clock: Clock = {
-    now: Date.now,
-    sleep: (ms, signal) =>
-      new Promise<void>((resolve) => {
-        if (signal.aborted) return resolve();
-        const done = () => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = setTimeout(done, ms);
-        if ((spool?.stats().depth ?? 0) === 0) timer.unref();
-        signal.addEventListener('abort', done, { once: true });
-      }),
-  };
+  const clock: Clock = timerClock(() => (spool?.stats().depth ?? 0) > 0);
   const ready = opened.then((s) => {
     spool = s;
     forwarder = createForwarder({

@@ -25,20 +25,29 @@ export interface Clock {
   sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
-export const systemClock: Clock = {
-  now: Date.now,
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      if (signal.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    }),
-};
+/**
+ * A clock on real timers. `keepAlive()` is asked as each wait starts; when it says no, the
+ * timer does not hold the process open (the Node client is idle with nothing to send).
+ */
+export function timerClock(keepAlive: () => boolean = () => true): Clock {
+  return {
+    now: Date.now,
+    sleep: (ms, signal) =>
+      new Promise<void>((resolve) => {
+        if (signal.aborted) return resolve();
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        if (!keepAlive()) (timer as { unref?: () => void }).unref?.();
+        signal.addEventListener('abort', done, { once: true });
+      }),
+  };
+}
+
+export const systemClock: Clock = timerClock();
 
 export interface ForwarderOptions {
   spool: Spool;
