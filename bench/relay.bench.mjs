@@ -14,104 +14,14 @@
 // 1,000 events, RSS flat during the outage.
 //
 //   BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONNECTIONS=50 npm run bench -- relay
-import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { loadavg } from 'node:os';
-import { relayArgs } from './support/harness.mjs';
+import { bareSource, cpuMs, fakeUpstream, fmt, load as loadWith, rss, startChild, startRelay } from './support/harness.mjs';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const KEY = 'bench-key';
-const TOKEN = 'bench-token';
-
-const bareSource = `
-const http = require('node:http');
-const s = http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(204); res.end(); }); });
-s.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'listening', url: 'http://127.0.0.1:' + s.address().port })));
-`;
-
-function startChild(args, env = {}) {
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c) => {
-      out += c;
-      for (const line of out.split('\n')) {
-        try {
-          const parsed = JSON.parse(line);
-          if (parsed.msg === 'listening') return resolve({ child, url: parsed.url });
-        } catch {}
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`child exited ${code} before listening:\n${out}`)));
-  });
-}
-
-/** CPU time (user + system, ms) a process has used so far, from /proc (Linux); NaN elsewhere. */
-function cpuMs(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks, USER_HZ = 100
-  } catch {
-    return NaN;
-  }
-}
-
-/** Peak and current RSS of a process, from /proc (Linux); null elsewhere. */
-function rss(pid) {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (name) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
-    return { peakMb: kb('VmHWM') / 1024, nowMb: kb('VmRSS') / 1024 };
-  } catch {
-    return null;
-  }
-}
-
-function body() {
-  return JSON.stringify([{
-    event_type: 'pageview', event_id: randomUUID(), _timestamp: Date.now(), sent_at: Date.now(),
-    user: { anonymous_id: randomUUID() }, url: 'https://shop.example/pricing?plan=pro', doc_path: '/pricing',
-    doc_host: 'shop.example', page_title: 'Pricing', referer: 'https://www.google.com/', vp_size: '1280x720',
-    screen_resolution: '1920x1080', user_language: 'en-US', doc_encoding: 'UTF-8',
-    event_attributes: { plan: 'pro' },
-  }]);
-}
-
-async function load(url, path, duration = seconds) {
-  return autocannon({
-    url: url + path,
-    connections,
-    duration,
-    requests: [{ method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': 'bench' }, setupRequest: (req) => ({ ...req, body: body() }) }],
-  });
-}
-
-function fakeUpstream() {
-  const stats = { requests: 0, events: 0, failing: false };
-  const server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (c) => (text += c));
-    req.on('end', () => {
-      stats.requests++;
-      if (stats.failing) {
-        res.writeHead(503);
-        return res.end('{"status":"error"}');
-      }
-      stats.events += JSON.parse(text).length;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"status":"ok"}');
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, stats, url: `http://127.0.0.1:${server.address().port}` })));
-}
-
-const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+const load = (url, path, duration = seconds) => loadWith(url + path, { connections, duration });
 
 // 1 + 2. bare and relay, both running; loaded in turn, alternating for `rounds` rounds so that
 // noise from other work on the machine falls on both sides alike.
@@ -120,10 +30,7 @@ const loadBefore = loadavg()[0];
 const bare = await startChild(['-e', bareSource]);
 const upstream = await fakeUpstream();
 const dataDir = mkdtempSync(join(tmpdir(), 'umbeacon-bench-'));
-const relay = await startChild(relayArgs(), {
-  PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, RATE_LIMIT: '0',
-  USERMAVEN_API_KEY: KEY, USERMAVEN_SERVER_TOKEN: TOKEN, USERMAVEN_URL: upstream.url,
-});
+const relay = await startRelay({ upstreamUrl: upstream.url, dataDir });
 await load(bare.url, '/', 1); // warm-up
 await load(relay.url, '/u/e', 1);
 const bareRuns = [];
