@@ -260,4 +260,46 @@ describe('import', () => {
     // Three batches of 10 at 10 events/s: the third may leave no earlier than 2 s after the first.
     expect(upstream.requests[2]!.at - upstream.requests[0]!.at).toBeGreaterThanOrEqual(1900);
   });
+
+  it('gives up after --max-retries without the token in the reason, and a resume completes the import', async () => {
+    const input = writeEvents(dir, 1500);
+    // The failure body echoes the request target, token and all.
+    upstream.fail(503, { retryAfter: 0, body: (target) => `bad gateway for ${target}` });
+    const failed = await run({ input, concurrency: 1, maxRetries: 2 });
+    expect(failed).toMatchObject({ outcome: 'upstream-failed', sent: 0, retries: 3, resumeLine: 1 });
+    expect(failed.reason).toMatch(/503.*gave up after 2 retries/);
+    expect(JSON.stringify(failed)).not.toContain(upstream.serverToken);
+
+    upstream.heal();
+    const resumed = await run({ input, resume: true });
+    expect(resumed).toMatchObject({ outcome: 'done', sent: 1500 });
+    expect(upstream.events).toHaveLength(1500);
+    expect(indexes(upstream.events).sort((a, b) => a - b)).toEqual(Array.from({ length: 1500 }, (_, i) => i));
+  });
+
+  it('lists each bad record once in the report, however often the import is interrupted', async () => {
+    const lines = Array.from({ length: 1000 }, (_, i) => JSON.stringify(historicalEvent(i)));
+    lines[49] = 'oops';
+    lines[149] = '[]'; // read ahead by the first run, after its checkpoint: reported again by the next
+    lines[649] = '{"event_type":"a"}';
+    const input = join(dir, 'twice.ndjson');
+    writeFileSync(input, lines.join('\n') + '\n');
+    const real = createUpstream({ apiKey: upstream.apiKey, serverToken: upstream.serverToken, url: upstream.url });
+    const interruptedRun = async (resume: boolean) => {
+      const interrupt = new AbortController();
+      const once: Upstream = { host: real.host, send: (body) => real.send(body).finally(() => interrupt.abort()) };
+      return run({ input, resume, upstream: once, batchSize: 100, concurrency: 1, maxErrors: 5, signal: interrupt.signal });
+    };
+    expect(await interruptedRun(false)).toMatchObject({ outcome: 'interrupted', sent: 100, resumeLine: 102 });
+    expect(await interruptedRun(true)).toMatchObject({ outcome: 'interrupted', sent: 200, resumeLine: 203 });
+
+    const resumed = await run({ input, resume: true, maxErrors: 5 });
+    expect(resumed).toMatchObject({ outcome: 'done', sent: 997, skipped: 3 });
+    expect(readReport(resumed.reportPath).map((e) => [e.line, e.record])).toEqual([
+      [50, 50],
+      [150, 150],
+      [650, 650],
+    ]);
+    expect(upstream.events).toHaveLength(997);
+  });
 });
