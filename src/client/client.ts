@@ -115,17 +115,8 @@ export function createClient(options: ClientOptions): Client {
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
 
-  let refused = 0;
-  const logger: Logger = {
-    info() {},
-    warn(msg, fields) {
-      if (msg === 'dead letter') refused++;
-      report(new Error(`${msg}${fields?.['reason'] ? `: ${String(fields['reason'])}` : ''}`));
-    },
-    error(msg, fields) {
-      report(new Error(`${msg}${fields?.['reason'] ? `: ${String(fields['reason'])}` : ''}`));
-    },
-  };
+  const tell = (msg: string, fields?: Record<string, unknown>) => report(new Error(`${msg}${fields?.['reason'] ? `: ${String(fields['reason'])}` : ''}`));
+  const logger: Logger = { info() {}, warn: tell, error: tell };
 
   // The memory spool would keep refused events forever; the client reports and drops them.
   // The file spool keeps them in dead-letter.ndjson, where an operator can look.
@@ -221,7 +212,7 @@ export function createClient(options: ClientOptions): Client {
     },
     stats() {
       const status: Partial<ForwarderStatus> = forwarder?.status() ?? {};
-      const out: ClientStats = { queued: spool?.stats().depth ?? pending.size, sent: status.sentEvents ?? 0, refused };
+      const out: ClientStats = { queued: spool?.stats().depth ?? pending.size, sent: status.sentEvents ?? 0, refused: status.deadLettered ?? 0 };
       if (status.consecutiveFailures && status.lastError) out.lastError = status.lastError;
       return out;
     },
