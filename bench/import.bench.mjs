@@ -4,10 +4,10 @@
 //   node bench/import.bench.mjs [events]     (needs `node build.mjs` first; `npm run bench` does it)
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { fakeUpstream } from './support/harness.mjs';
 
 const EVENTS = Number(process.argv[2] ?? 1_000_000);
 const GOAL_RATE = 50_000;
@@ -38,35 +38,17 @@ out.end();
 await once(out, 'finish');
 const inputMb = statSync(input).size / 1048576;
 
-// --- a lean fake upstream: checks the path and token, counts events, answers ok ---
+// --- the shared counting fake upstream (bench/support/harness.mjs) ---
 const apiKey = 'bench-key';
 const serverToken = 'bench-token';
-let received = 0;
-let requests = 0;
-const server = createServer((req, res) => {
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', () => {
-    requests++;
-    const url = new URL(req.url, 'http://x');
-    if (url.pathname !== '/api/v1/s2s/event' || url.searchParams.get('token') !== `${apiKey}.${serverToken}`) {
-      res.writeHead(401).end('{"status":"error"}');
-      return;
-    }
-    received += JSON.parse(Buffer.concat(chunks).toString('utf8')).length;
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-  });
-});
-server.listen(0, '127.0.0.1');
-await once(server, 'listening');
-const { port } = server.address();
+const upstream = await fakeUpstream();
 
 // --- the import: the real CLI in its own process; it reports its peak RSS on exit ---
 const preload = `data:text/javascript,process.on('exit',()=>{const u=process.resourceUsage();process.stderr.write('\\nmaxrss-kb '+u.maxRSS+' cpu-us '+(u.userCPUTime+u.systemCPUTime)+'\\n')})`;
 const started = performance.now();
 const child = spawn(process.execPath, ['--import', preload, 'bin/umbeacon.js', 'import', input, '--no-progress', '--json'], {
   cwd: root,
-  env: { ...process.env, USERMAVEN_API_KEY: apiKey, USERMAVEN_SERVER_TOKEN: serverToken, USERMAVEN_URL: `http://127.0.0.1:${port}` },
+  env: { ...process.env, USERMAVEN_API_KEY: apiKey, USERMAVEN_SERVER_TOKEN: serverToken, USERMAVEN_URL: upstream.url },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 let stdout = '';
@@ -75,7 +57,7 @@ child.stdout.on('data', (c) => (stdout += c));
 child.stderr.on('data', (c) => (stderr += c));
 const [code] = await once(child, 'close');
 const seconds = (performance.now() - started) / 1000;
-server.close();
+upstream.server.close();
 rmSync(dir, { recursive: true, force: true });
 
 const rssMb = Number(/maxrss-kb (\d+)/.exec(stderr)?.[1] ?? NaN) / 1024;
@@ -89,7 +71,7 @@ try {
 }
 const mark = (ok) => (ok ? 'meets goal' : 'BELOW GOAL');
 console.log(`import: ${EVENTS.toLocaleString('en-US')} events (${inputMb.toFixed(0)} MB NDJSON) → local fake upstream`);
-console.log(`  exit ${code}, ${summary.outcome ?? '?'}; upstream received ${received.toLocaleString('en-US')} events in ${requests} requests`);
+console.log(`  exit ${code}, ${summary.outcome ?? '?'}; upstream received ${upstream.stats.events.toLocaleString('en-US')} events in ${upstream.stats.requests} requests`);
 console.log(`  ${seconds.toFixed(2)} s wall (process start to exit), importer CPU ${cpuSeconds.toFixed(2)} s (${Math.round(EVENTS / cpuSeconds).toLocaleString('en-US')} events per CPU-second)`);
 console.log(`  ${rate.toLocaleString('en-US')} events/s   (goal ≥ ${GOAL_RATE.toLocaleString('en-US')}: ${mark(rate >= GOAL_RATE)})`);
 console.log(`  peak RSS ${rssMb.toFixed(1)} MB   (goal < ${GOAL_RSS_MB} MB: ${mark(rssMb < GOAL_RSS_MB)})`);
