@@ -58,8 +58,14 @@ const CLICK_IDS = ['gclid', 'gbraid', 'wbraid', 'dclid', 'fbclid', 'msclkid', 't
  * value of a parameter, empty values left out.
  */
 export function derivePage(event: JsonObject): void {
-  if (event['src'] !== 'umbeacon' || typeof event['url'] !== 'string' || !URL.canParse(event['url'])) return;
-  const u = new URL(event['url']);
+  if (event['src'] !== 'umbeacon' || typeof event['url'] !== 'string') return;
+  // One parse per event (URL.canParse and then new URL parsed it twice; URL.parse needs Node 22).
+  let u: URL;
+  try {
+    u = new URL(event['url']);
+  } catch {
+    return;
+  }
   const pick = (keys: string[], prefix: string) => {
     const o: Record<string, string> = {};
     for (const k of keys) {
