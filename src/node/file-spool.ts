@@ -158,7 +158,7 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
   if (depth > 0) log.info('spool resumed', { depth, bytes, from: head });
 
   // --- appends with group commit -------------------------------------------------------
-  let queued: { lines: string[]; bytes: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  let queued: { lines: string[]; bytes: number; at: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
   let queuedBytes = 0;
   let flushing: Promise<void> | null = null;
   let closed = false;
@@ -182,8 +182,7 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
         syncCount++;
         sizes.set(current, (sizes.get(current) ?? 0) + buf.length);
         if (!next && (sizes.get(current) ?? 0) > segmentBytes / 2) prepareNext();
-        const first = group[0]!;
-        if (depth === 0) oldestAt = Number(LINE_RE.exec(first.lines[0]!)?.[1] ?? now());
+        if (depth === 0) oldestAt = group[0]!.at;
         for (const g of group) {
           depth += g.lines.length;
           bytes += g.bytes;
@@ -238,7 +237,7 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
       if (bytes + reserved + size > maxBytes) return Promise.reject(new SpoolFullError(maxBytes));
       reserved += size;
       return new Promise<void>((resolve, reject) => {
-        queued.push({ lines, bytes: size, resolve, reject });
+        queued.push({ lines, bytes: size, at, resolve, reject });
         queuedBytes += size;
         flushing ??= flush();
       });
