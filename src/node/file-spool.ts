@@ -213,6 +213,15 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
   };
 
   // --- reads -----------------------------------------------------------------------------
+  /** The head, stepped over spent segments (it sits at the end of a segment that is done). */
+  const firstUnsent = (): { segment: number; offset: number } => {
+    let { segment, offset } = head;
+    while ((sizes.get(segment) ?? 0) <= offset && segment < current) {
+      segment++;
+      offset = 0;
+    }
+    return { segment, offset };
+  };
   let reader: { segment: number; fh: FileHandle } | null = null;
   const readerFor = async (segment: number) => {
     if (reader?.segment === segment) return reader.fh;
@@ -245,12 +254,9 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
 
     async read(maxRecords, maxBatchBytes): Promise<SpoolBatch | null> {
       if (closed) throw new Error('spool is closed');
-      let { segment, offset } = head;
-      // Step over spent segments (the head sits at the end of a segment that is done).
-      while ((sizes.get(segment) ?? 0) <= offset && segment < current) {
-        segment++;
-        offset = 0;
-      }
+      const at = firstUnsent();
+      const { segment } = at;
+      let { offset } = at;
       const committed = sizes.get(segment) ?? 0;
       if (offset >= committed || depth === 0) return null;
       const fh = await readerFor(segment);
@@ -352,11 +358,7 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
 
   /** Arrival time of the first unsent record (one small read at the head). */
   async function headArrival(): Promise<number | undefined> {
-    let { segment, offset } = head;
-    while ((sizes.get(segment) ?? 0) <= offset && segment < current) {
-      segment++;
-      offset = 0;
-    }
+    const { segment, offset } = firstUnsent();
     if (offset >= (sizes.get(segment) ?? 0)) return undefined;
     const fh = await readerFor(segment);
     const buf = Buffer.alloc(20);
