@@ -378,6 +378,18 @@ describe.each(['direct', 'http'] as Mode[])('relay handler (%s)', (mode) => {
       await h.call('/u/p.gif', { headers: { referer: 'https://shop.example/pricing', cookie: `other=1; __eventn_id=${ANON}` } });
       expect((await storedEvents())[0]).toMatchObject({ doc_path: '/pricing', user: { anonymous_id: ANON } });
     });
+
+    // An image request carries no Origin, so with ALLOWED_ORIGINS set the pixel checks Referer.
+    it.each([
+      ['a listed Referer', { referer: 'https://shop.example/pricing' }, 200, 1],
+      ['a Referer from another site', { referer: 'https://evil.example/page' }, 403, 0],
+      ['no Referer', {}, 403, 0],
+    ])('with ALLOWED_ORIGINS set, answers %s with %i', async (_, headers: Record<string, string>, status, count) => {
+      await start({ allowedOrigins: ['https://shop.example'] });
+      const res = await h.call('/u/p.gif', { headers });
+      expect(res.status).toBe(status);
+      expect(stored()).toBe(count);
+    });
   });
 
   describe('POST /api/v1/event (official SDK)', () => {
