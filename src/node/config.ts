@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseTrustProxy } from '../relay/client-ip.ts';
 import { DEFAULT_PATHS, type RelayPaths } from '../relay/handler.ts';
-import { DEFAULT_UPSTREAM_URL } from '../relay/upstream.ts';
+import { DEFAULT_UPSTREAM_URL, redact } from '../relay/upstream.ts';
 
 export interface RelayConfig {
   port: number;
@@ -101,7 +101,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     upstream = new URL(upstreamRaw);
   } catch {
     // Echo it only without the token: a URL pasted from Usermaven's docs often carries it.
-    const shown = serverToken ? upstreamRaw.split(serverToken).join('[redacted]').split(encodeURIComponent(serverToken)).join('[redacted]') : upstreamRaw;
+    const shown = serverToken ? redact(upstreamRaw, [serverToken, encodeURIComponent(serverToken)]) : upstreamRaw;
     throw new ConfigError('USERMAVEN_URL', `"${shown}" is not a URL`);
   }
   if (upstream.protocol !== 'https:' && upstream.protocol !== 'http:') throw new ConfigError('USERMAVEN_URL', 'must be an http(s) URL');
