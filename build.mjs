@@ -100,9 +100,9 @@ if (existsSync('src/tracker/index.ts')) {
 
 // Node side: CLI, relay core, Node adapter, client. Dependencies stay external.
 const nodeEntries = {
-  cli: 'src/node/cli.ts',
+  cli: 'src/cli.ts',
   relay: 'src/relay/index.ts',
-  node: 'src/node/index.ts',
+  node: 'src/relay-node/index.ts',
   client: 'src/client/index.ts',
 }
 const present = Object.fromEntries(Object.entries(nodeEntries).filter(([, file]) => existsSync(file)));

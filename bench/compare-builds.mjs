@@ -2,7 +2,7 @@
 // Not part of `npm run bench` (no `.bench.mjs`): CPU per request and req/s of two or more
 // builds of the CLI, next to the bare server, in alternating rounds, so that the noise of a
 // shared machine falls on every side alike. Each build is a `cli.js` (e.g. from
-// `npx esbuild src/node/cli.ts --bundle --platform=node --format=esm --packages=external
+// `npx esbuild src/cli.ts --bundle --platform=node --format=esm --packages=external
 // --outfile=node_modules/.cache/NAME/cli.js`, kept out of dist/ so other rebuilds don't swap it).
 //
 //   COMPARE_SECONDS=5 COMPARE_ROUNDS=3 node bench/compare-builds.mjs path/a/cli.js path/b/cli.js

@@ -9,7 +9,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import type { InboundEvent } from '../../src/event.ts';
+import type { InboundEvent } from '../../src/shared/event.ts';
 import { derivePage } from '../../src/relay/enrich.ts';
 
 const root = new URL('../../', import.meta.url);

@@ -3,7 +3,7 @@
  * an empty record), started before and stopped after it.
  */
 import { test as base, expect, type Page } from '@playwright/test';
-import type { InboundEvent } from '../../src/event.ts';
+import type { InboundEvent } from '../../src/shared/event.ts';
 import { startCapture, type Capture } from './capture.ts';
 
 export { expect };

@@ -1,4 +1,4 @@
-import { ANON_COOKIE, isAnonymousId } from '../event.ts';
+import { ANON_COOKIE, isAnonymousId } from '../shared/event.ts';
 
 /** Anything that carries request headers: a Web `Request`, a Node `IncomingMessage`, or alike. */
 export type RequestLike =

@@ -4,7 +4,7 @@
  * call, not later in a log line about a refused batch.
  */
 import { randomUUID } from 'node:crypto';
-import { LIMITS, type CompanyTraits, type UpstreamEvent, type UserTraits } from '../event.ts';
+import { LIMITS, type CompanyTraits, type UpstreamEvent, type UserTraits } from '../shared/event.ts';
 
 /** Per-call options of `track`, `identify` and `group`. */
 export interface EventOptions {

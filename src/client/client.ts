@@ -3,13 +3,13 @@
  * memory, or on disk under `dataDir` — and the relay's forwarder sends them from there in bulk,
  * with the relay's retry policy. One implementation of batching, retry and durability, not two.
  */
-import { LIMITS, type CompanyTraits, type UserTraits } from '../event.ts';
-import { createForwarder, timerClock, type Clock, type ForwarderStatus } from '../relay/forward.ts';
-import type { Logger } from '../relay/log.ts';
-import { createMemorySpool } from '../relay/memory-spool.ts';
-import type { Spool } from '../relay/spool.ts';
-import { createUpstream } from '../relay/upstream.ts';
-import { createFileSpool } from '../node/file-spool.ts';
+import { LIMITS, type CompanyTraits, type UserTraits } from '../shared/event.ts';
+import { createForwarder, timerClock, type Clock, type ForwarderStatus } from '../delivery/forwarder.ts';
+import type { Logger } from '../delivery/log.ts';
+import { createMemorySpool } from '../delivery/memory-spool.ts';
+import type { Spool } from '../delivery/spool.ts';
+import { createUpstream } from '../delivery/upstream.ts';
+import { createFileSpool } from '../delivery/file-spool.ts';
 import { buildEvent, isPlainObject, type EventOptions } from './build-event.ts';
 
 export interface ClientOptions {

@@ -5,4 +5,4 @@
 export { createClient, type Client, type ClientOptions, type ClientStats } from './client.ts';
 export { anonymousIdFrom, type RequestLike } from './anonymous-id.ts';
 export type { EventOptions } from './build-event.ts';
-export type { CompanyTraits, UserTraits } from '../event.ts';
+export type { CompanyTraits, UserTraits } from '../shared/event.ts';

@@ -5,7 +5,7 @@
  * Max-Age is 400 days: the most browsers keep (RFC 6265bis §5.5, "cookie-max-age" cap;
  * Chrome 104+).
  */
-import { ANON_COOKIE, isAnonymousId } from '../event.ts';
+import { ANON_COOKIE, isAnonymousId } from '../shared/event.ts';
 
 export const COOKIE_MAX_AGE_S = 400 * 24 * 60 * 60;
 

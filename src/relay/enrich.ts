@@ -10,7 +10,7 @@
  * a wrong device clock can be off). Shifting `_timestamp` by it puts the event on server time
  * while keeping how long ago it happened — right for events queued offline for days.
  */
-import type { UpstreamEvent } from '../event.ts';
+import type { UpstreamEvent } from '../shared/event.ts';
 import type { JsonObject } from './validate.ts';
 
 /** Fields a client may not set: the relay fills them or drops them. */

@@ -4,7 +4,7 @@
  * helps, what to send instead. No message ever carries the token or the upstream URL.
  */
 import { json, toResponse, type Reply } from './reply.ts';
-import { SpoolFullError } from './spool.ts';
+import { SpoolFullError } from '../delivery/spool.ts';
 
 export class RelayError extends Error {
   constructor(

@@ -4,7 +4,7 @@
  * system or the network, so the same handler runs under node:http, Express, Next.js or an
  * edge runtime.
  */
-import { LIMITS, ANON_COOKIE, isAnonymousId } from '../event.ts';
+import { LIMITS, ANON_COOKIE, isAnonymousId } from '../shared/event.ts';
 import { anonCookie, anonymousIdOf, readCookie } from './cookie.ts';
 import { clientAddress, trustNothing, type TrustProxy } from './client-ip.ts';
 import { createDedupeWindow } from './dedupe.ts';
@@ -12,14 +12,14 @@ import { enrich } from './enrich.ts';
 import { RelayError, errorCode, errorReply } from './errors.ts';
 import { eventsData, eventsPage, eventsStream } from './events-page.ts';
 import type { EventFeed } from './feed.ts';
-import type { ForwarderStatus } from './forward.ts';
-import { silentLogger, type Logger } from './log.ts';
+import type { ForwarderStatus } from '../delivery/forwarder.ts';
+import { silentLogger, type Logger } from '../delivery/log.ts';
 import { fromOfficial, officialCookieName } from './official.ts';
 import { GIF, pixelEvent } from './pixel.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { json, Reply, toResponse } from './reply.ts';
 import { acceptsGzip, createScriptServer, etagMatches } from './script.ts';
-import type { Spool } from './spool.ts';
+import type { Spool } from '../delivery/spool.ts';
 import { checkEvent, parseEvents, readBody, type JsonObject } from './validate.ts';
 
 export interface RelayPaths {

@@ -10,7 +10,7 @@
  * cookie `__eventn_id_${key}`. Extra query parameters (`cookie_policy`, `ip_policy`) are
  * optional.
  */
-import { ANON_COOKIE } from '../event.ts';
+import { ANON_COOKIE } from '../shared/event.ts';
 import type { JsonObject } from './validate.ts';
 
 /** `utc_time` → `_timestamp`; everything else passes through to the common validation. */

@@ -3,7 +3,7 @@
  * (400/413) naming the first problem found, so one bad event rejects the whole request and
  * nothing of it is stored: the sender learns exactly what to fix.
  */
-import { LIMITS } from '../event.ts';
+import { LIMITS } from '../shared/event.ts';
 import { RelayError, badRequest } from './errors.ts';
 
 /** Keys that could poison an object's prototype when a consumer merges the event. */

@@ -1,4 +1,4 @@
-import type { InboundEvent } from '../event.ts';
+import type { InboundEvent } from '../shared/event.ts';
 import { anonymousId, jar, uuid } from './id.ts';
 import { COMPANY, USER, load } from './store.ts';
 

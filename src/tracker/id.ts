@@ -2,7 +2,7 @@ import Cookies from 'js-cookie';
 import { COOKIE_DOMAIN } from './config.ts';
 import { load, save } from './store.ts';
 
-/** The anonymous-id cookie, `ANON_COOKIE` in src/event.ts (a unit test keeps them equal). */
+/** The anonymous-id cookie, `ANON_COOKIE` in src/shared/event.ts (a unit test keeps them equal). */
 export const ANON = '__eventn_id';
 
 /**

@@ -1,9 +1,9 @@
-import type { InboundEvent } from '../event.ts';
+import type { InboundEvent } from '../shared/event.ts';
 import { ENDPOINT } from './config.ts';
 import { log } from './debug.ts';
 import { OUTBOX, load, save } from './store.ts';
 
-/** The relay's body limit: `LIMITS.bodyBytes` in src/event.ts (a unit test keeps them equal). */
+/** The relay's body limit: `LIMITS.bodyBytes` in src/shared/event.ts (a unit test keeps them equal). */
 export const MAX_BODY = 65536;
 /**
  * Unsent events kept in localStorage at most; the oldest are dropped first. Below the

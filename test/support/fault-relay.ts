@@ -9,8 +9,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startRelayServer, type RelayServer, type StartOptions } from '../../src/node/server.ts';
-import { retryDelayMs } from '../../src/relay/upstream.ts';
+import { startRelayServer, type RelayServer, type StartOptions } from '../../src/relay-node/server.ts';
+import { retryDelayMs } from '../../src/delivery/upstream.ts';
 import type { FakeUpstream } from './fake-upstream.ts';
 
 export const root = resolve(import.meta.dirname, '../..');

@@ -5,9 +5,9 @@
  */
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { toNodeListener } from '../../src/node/node-adapter.ts';
+import { toNodeListener } from '../../src/relay-node/node-adapter.ts';
 import { createRelay, type RelayHandler, type RelayOptions } from '../../src/relay/handler.ts';
-import { createMemorySpool, type MemorySpool } from '../../src/relay/memory-spool.ts';
+import { createMemorySpool, type MemorySpool } from '../../src/delivery/memory-spool.ts';
 
 export type Mode = 'direct' | 'http';
 

@@ -1,0 +1,133 @@
+/**
+ * One imported record → one upstream event: parse, check, fill in `api_key`, `event_id` and
+ * `_timestamp`. Pure and synchronous; the importer calls it once per record.
+ */
+import * as crypto from 'node:crypto';
+import { LIMITS } from '../shared/event.ts';
+
+export type Converted =
+  | { ok: true; json: string; bytes: number; eventId: string; timestamp: number }
+  | { ok: false; reason: string };
+
+export interface ConvertOptions {
+  /** Set on every event; whatever the file says is dropped ("no open relay"). */
+  apiKey: string;
+  /** Clock for the "in the future" check. */
+  now: number;
+}
+
+/** Timestamps before 1973-03-03 in ms are almost certainly seconds; say so instead of importing 1970. */
+const SMALLEST_MS = 1e11;
+/** Allow a day of clock skew before calling a timestamp "in the future". */
+const FUTURE_SLACK_MS = 86_400_000;
+const OBJECT_FIELDS = ['user', 'company', 'event_attributes', 'ids'] as const;
+/** Set by the importer from its configuration; never taken from the file. */
+const DROPPED = new Set(['api_key', 'token', 'source_ip']);
+
+/**
+ * Converts the text of one record. Events without an `event_id` get one derived from the
+ * record's text, so importing the same file twice sends the same ids and the upstream
+ * de-duplicates them.
+ */
+export function convertRecord(text: string, options: ConvertOptions): Converted {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return fail(`not valid JSON (${(error as Error).message.slice(0, 120)})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return fail(`not a JSON object (got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value})`);
+  }
+  const source = value as Record<string, unknown>;
+  if (text.includes('__proto__') && hasProtoKey(source)) return fail('contains a "__proto__" key');
+
+  const eventType = source.event_type;
+  if (eventType === undefined) return fail('missing event_type');
+  if (typeof eventType !== 'string' || eventType.trim() === '') return fail('event_type must be a non-empty string');
+
+  const timestamp = toMillis(source._timestamp, options.now);
+  if (typeof timestamp === 'string') return fail(timestamp);
+
+  const given = source.event_id;
+  if (given !== undefined && (typeof given !== 'string' || given === '' || given.length > 128)) {
+    return fail('event_id must be a non-empty string of at most 128 characters (or leave it out)');
+  }
+  for (const field of OBJECT_FIELDS) {
+    const v = source[field];
+    if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) return fail(`${field} must be an object`);
+  }
+
+  const eventId = given ?? idFromText(text);
+  let json: string;
+  if (source._timestamp === timestamp && !hasDropped(source)) {
+    // Nothing to change, only fields to add: append them to the text instead of serializing the
+    // whole event again (a tenth of an import's CPU). The text is a valid, trimmed JSON object
+    // with at least event_type in it, so it ends with `}` and takes a `,` before new fields.
+    const extra = given === undefined ? `,"api_key":${JSON.stringify(options.apiKey)},"event_id":"${eventId}"}` : `,"api_key":${JSON.stringify(options.apiKey)}}`;
+    json = text.slice(0, -1) + extra;
+  } else {
+    // Fill in the parsed object itself (no copy: this runs a million times per import).
+    for (const key of DROPPED) if (key in source) delete source[key];
+    source.api_key = options.apiKey;
+    source.event_id = eventId;
+    source._timestamp = timestamp;
+    json = JSON.stringify(source);
+  }
+  const bytes = Buffer.byteLength(json);
+  if (bytes > LIMITS.clientEventBytes) return fail(`event is ${bytes} bytes; the limit is ${LIMITS.clientEventBytes}`);
+  return { ok: true, json, bytes, eventId, timestamp };
+}
+
+/**
+ * `_timestamp` as UTC ms, or the reason it is unusable. Accepts ms (number or digit string)
+ * and ISO 8601 dates; a date-time without an offset is taken as UTC, not local time, so an
+ * import gives the same result on every machine.
+ */
+export function toMillis(value: unknown, now: number): number | string {
+  let ms: number;
+  if (value === undefined || value === null || value === '') return 'missing _timestamp';
+  if (typeof value === 'number') ms = value;
+  else if (typeof value === 'string' && /^\d+$/.test(value)) ms = Number(value);
+  else if (typeof value === 'string') {
+    const iso = /T\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(value) ? `${value}Z` : value;
+    ms = /^\d{4}-\d\d-\d\d/.test(iso) ? Date.parse(iso) : Number.NaN;
+    if (Number.isNaN(ms)) return `_timestamp ${JSON.stringify(value.slice(0, 40))} is neither ms since 1970 nor an ISO 8601 date`;
+  } else return `_timestamp must be ms since 1970 or an ISO 8601 date, not ${typeof value}`;
+  if (!Number.isFinite(ms) || ms < 0) return `_timestamp ${String(value)} is not a valid time`;
+  if (ms < SMALLEST_MS) return `_timestamp ${String(value)} looks like seconds; write milliseconds (${Math.round(ms * 1000)})`;
+  if (ms > now + FUTURE_SLACK_MS) return `_timestamp ${String(value)} is in the future (${new Date(ms).toISOString()})`;
+  return Math.round(ms);
+}
+
+/**
+ * A UUID-shaped id from the SHA-256 of the record text (version nibble 8, "custom", RFC 9562
+ * §5.8), so the same line always gets the same id.
+ */
+export function idFromText(text: string): string {
+  const hex = sha256Hex(text);
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** One-shot `crypto.hash` (Node ≥ 20.12) skips a Hash object per event; older Node 20 falls back. */
+const sha256Hex: (text: string) => string =
+  typeof crypto.hash === 'function'
+    ? (text) => crypto.hash('sha256', text, 'hex')
+    : (text) => crypto.createHash('sha256').update(text).digest('hex');
+
+function hasDropped(source: Record<string, unknown>): boolean {
+  for (const key of DROPPED) if (Object.prototype.hasOwnProperty.call(source, key)) return true;
+  return false;
+}
+
+function hasProtoKey(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) return true;
+  for (const key of Object.keys(value)) if (hasProtoKey((value as Record<string, unknown>)[key])) return true;
+  return false;
+}
+
+function fail(reason: string): Converted {
+  return { ok: false, reason };
+}

@@ -1,0 +1,182 @@
+/**
+ * Relay settings from the environment, overridden by command-line flags. Every value is
+ * checked here, at start-up, so a wrong setting stops the relay with one line naming the
+ * setting and the reason — instead of a relay that starts and then misbehaves.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseTrustProxy } from '../relay/client-ip.ts';
+import { DEFAULT_PATHS, type RelayPaths } from '../relay/handler.ts';
+import { DEFAULT_UPSTREAM_URL, redact } from '../delivery/upstream.ts';
+
+export interface RelayConfig {
+  port: number;
+  host: string;
+  /** Both set = forward upstream; both unset = embedded mode. */
+  apiKey?: string | undefined;
+  serverToken?: string | undefined;
+  upstreamUrl: string;
+  dataDir: string;
+  /** Static files; null = none (SITE_DIR unset and no ./public here). */
+  siteDir: string | null;
+  /** Raw TRUST_PROXY value (see src/relay/client-ip.ts for the grammar). */
+  trustProxy: string;
+  allowedOrigins: string[];
+  /** Events per second per client IP; 0 = off. */
+  rateLimit: number;
+  /** Cap on unsent events on disk, in MB. */
+  dataMaxMb: number;
+  paths: RelayPaths;
+  /** Show /_events; default: on in embedded mode, off with credentials. */
+  eventsPage: boolean;
+  /** On SIGTERM, keep sending for this long before exiting. */
+  drainMs: number;
+  upstreamTimeoutMs: number;
+  /** Drop a client whose request (headers and body) has not fully arrived within this long. */
+  requestTimeoutMs: number;
+}
+
+/** One setting: its env name, its flag, what it means (for --help and the README table). */
+export const SETTINGS = [
+  { env: 'PORT', flag: '--port <n>', help: 'port to listen on (0 = any free port)', def: '8080' },
+  { env: 'HOST', flag: '--host <addr>', help: 'address to listen on', def: '127.0.0.1' },
+  { env: 'USERMAVEN_API_KEY', flag: '--api-key <key>', help: 'Usermaven workspace API key (public)', def: '' },
+  { env: 'USERMAVEN_SERVER_TOKEN', flag: '--server-token <token>', help: 'Usermaven server token (secret); prefer the env var', def: '' },
+  { env: 'USERMAVEN_URL', flag: '--upstream-url <url>', help: 'Usermaven events host', def: DEFAULT_UPSTREAM_URL },
+  { env: 'DATA_DIR', flag: '--data-dir <dir>', help: 'where the spool and the embedded store live', def: '../node/data' },
+  { env: 'SITE_DIR', flag: '--site-dir <dir>', help: 'static files served next to the relay', def: '../node/public' },
+  { env: 'TRUST_PROXY', flag: '--trust-proxy <list>', help: 'proxies to believe: hop count, IPs/CIDRs, loopback, private', def: 'false' },
+  { env: 'ALLOWED_ORIGINS', flag: '--allowed-origins <list>', help: 'comma-separated origins allowed to post (empty = any)', def: '' },
+  { env: 'RATE_LIMIT', flag: '--rate-limit <n>', help: 'events per second per client IP (0 = off)', def: '100' },
+  { env: 'DATA_MAX_MB', flag: '--data-max-mb <n>', help: 'cap on unsent events on disk; over it, 503', def: '1024' },
+  { env: 'EVENTS_PAGE', flag: '--events-page <on|off>', help: 'live /_events page (default: on without credentials)', def: '' },
+  { env: 'SCRIPT_PATH', flag: '--script-path <path>', help: 'path of the tracker script', def: DEFAULT_PATHS.script },
+  { env: 'COLLECT_PATH', flag: '--collect-path <path>', help: 'path the tracker posts to', def: DEFAULT_PATHS.collect },
+  { env: 'PIXEL_PATH', flag: '--pixel-path <path>', help: 'path of the <noscript> pixel', def: DEFAULT_PATHS.pixel },
+  { env: 'OFFICIAL_PATH', flag: '--official-path <path>', help: 'path the official Usermaven SDK posts to', def: DEFAULT_PATHS.official },
+  { env: 'EVENTS_PATH', flag: '--events-path <path>', help: 'path of the live events page', def: DEFAULT_PATHS.events },
+  { env: 'HEALTH_PATH', flag: '--health-path <path>', help: 'path of the health check', def: DEFAULT_PATHS.health },
+  { env: 'DRAIN_MS', flag: '--drain-ms <n>', help: 'on SIGTERM, keep sending this long before exit', def: '5000' },
+  { env: 'UPSTREAM_TIMEOUT_MS', flag: '--upstream-timeout-ms <n>', help: 'abort an upstream request after this long', def: '15000' },
+  { env: 'REQUEST_TIMEOUT_MS', flag: '--request-timeout-ms <n>', help: 'drop a client whose request has not fully arrived after this long (slow-loris guard)', def: '30000' },
+] as const;
+
+export type SettingName = (typeof SETTINGS)[number]['env'];
+
+export class ConfigError extends Error {
+  constructor(readonly setting: string, reason: string) {
+    super(`${setting}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Read settings: `overrides` (flags, keyed by env name) win over `env`.
+ *
+ * @example
+ *   const config = loadConfig(process.env, { PORT: '0' });
+ */
+export function loadConfig(env: Record<string, string | undefined>, overrides: Partial<Record<SettingName, string | undefined>> = {}): RelayConfig {
+  const get = (name: SettingName): string => {
+    const value = overrides[name] ?? env[name];
+    if (value !== undefined && value.trim() !== '') return value.trim();
+    return SETTINGS.find((s) => s.env === name)!.def;
+  };
+  const int = (name: SettingName, min: number, max: number): number => {
+    const raw = get(name);
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new ConfigError(name, `"${raw}" is not a whole number from ${min} to ${max}`);
+    return Number(raw);
+  };
+
+  const apiKey = get('USERMAVEN_API_KEY') || undefined;
+  const serverToken = get('USERMAVEN_SERVER_TOKEN') || undefined;
+  if (apiKey && !serverToken) throw new ConfigError('USERMAVEN_SERVER_TOKEN', 'is missing; it is needed with USERMAVEN_API_KEY (or unset both for the embedded mode)');
+  if (serverToken && !apiKey) throw new ConfigError('USERMAVEN_API_KEY', 'is missing; it is needed with USERMAVEN_SERVER_TOKEN (or unset both for the embedded mode)');
+  if (apiKey && !/^[A-Za-z0-9_-]{1,100}$/.test(apiKey)) throw new ConfigError('USERMAVEN_API_KEY', 'holds characters other than letters, digits, "_" and "-"');
+  if (serverToken && /[\s?&#]/.test(serverToken)) throw new ConfigError('USERMAVEN_SERVER_TOKEN', 'holds whitespace or URL delimiters; copy it again from Usermaven');
+
+  const upstreamRaw = get('USERMAVEN_URL');
+  let upstream: URL;
+  try {
+    upstream = new URL(upstreamRaw);
+  } catch {
+    // Echo it only without the token: a URL pasted from Usermaven's docs often carries it.
+    const shown = serverToken ? redact(upstreamRaw, [serverToken, encodeURIComponent(serverToken)]) : upstreamRaw;
+    throw new ConfigError('USERMAVEN_URL', `"${shown}" is not a URL`);
+  }
+  if (upstream.protocol !== 'https:' && upstream.protocol !== 'http:') throw new ConfigError('USERMAVEN_URL', 'must be an http(s) URL');
+  if (upstream.search || upstream.username || upstream.password) throw new ConfigError('USERMAVEN_URL', 'must be a plain base URL (no query or credentials); the token is added by the relay');
+  // Base URL only; the s2s path is fixed (src/delivery/upstream.ts), so no client can redirect it.
+  const upstreamUrl = `${upstream.protocol}//${upstream.host}`;
+
+  // An explicit SITE_DIR must exist; the default ./public is optional, so `npx umbeacon serve`
+  // in a project without one runs the relay alone instead of refusing to start.
+  const siteExplicit = Boolean((overrides.SITE_DIR ?? env['SITE_DIR'] ?? '').trim());
+  let siteDir: string | null = resolve(get('SITE_DIR'));
+  if (!existsSync(siteDir) || !statSync(siteDir).isDirectory()) {
+    if (siteExplicit) throw new ConfigError('SITE_DIR', `${siteDir} is not a directory`);
+    siteDir = null;
+  }
+  const dataDir = resolve(get('DATA_DIR'));
+  if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) throw new ConfigError('DATA_DIR', `${dataDir} exists and is not a directory`);
+
+  const trustProxy = get('TRUST_PROXY');
+  try {
+    parseTrustProxy(trustProxy);
+  } catch (error) {
+    throw new ConfigError('TRUST_PROXY', (error as Error).message.replace(/^TRUST_PROXY:\s*/, ''));
+  }
+
+  const allowedOrigins = get('ALLOWED_ORIGINS').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const origin of allowedOrigins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.origin !== origin.replace(/\/$/, '')) throw new ConfigError('ALLOWED_ORIGINS', `"${origin}" is not an origin like https://example.com`);
+  }
+
+  const paths = {} as RelayPaths;
+  const pathSettings = { script: 'SCRIPT_PATH', collect: 'COLLECT_PATH', pixel: 'PIXEL_PATH', official: 'OFFICIAL_PATH', events: 'EVENTS_PATH', health: 'HEALTH_PATH' } as const;
+  for (const [key, name] of Object.entries(pathSettings) as [keyof RelayPaths, SettingName][]) {
+    const p = get(name);
+    if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/.test(p) || p.includes('//') || p.includes('/../')) throw new ConfigError(name, `"${p}" is not an absolute URL path like /u/e`);
+    paths[key] = p;
+  }
+  const taken = new Map<string, string>();
+  for (const [key, p] of Object.entries(paths)) {
+    if (taken.has(p)) throw new ConfigError(pathSettings[key as keyof RelayPaths], `"${p}" is also used by ${pathSettings[taken.get(p) as keyof RelayPaths]}`);
+    taken.set(p, key);
+  }
+
+  const eventsRaw = get('EVENTS_PAGE').toLowerCase();
+  let eventsPage: boolean;
+  if (eventsRaw === '') eventsPage = !apiKey;
+  else if (['on', 'true', '1', 'yes'].includes(eventsRaw)) eventsPage = true;
+  else if (['off', 'false', '0', 'no'].includes(eventsRaw)) eventsPage = false;
+  else throw new ConfigError('EVENTS_PAGE', `"${eventsRaw}" is not on or off`);
+
+  const host = get('HOST');
+  if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new ConfigError('HOST', `"${host}" is not a host name or address`);
+
+  return {
+    port: int('PORT', 0, 65535),
+    host,
+    apiKey,
+    serverToken,
+    upstreamUrl,
+    dataDir,
+    siteDir,
+    trustProxy,
+    allowedOrigins,
+    rateLimit: int('RATE_LIMIT', 0, 1_000_000),
+    dataMaxMb: int('DATA_MAX_MB', 1, 10_000_000),
+    paths,
+    eventsPage,
+    drainMs: int('DRAIN_MS', 0, 600_000),
+    upstreamTimeoutMs: int('UPSTREAM_TIMEOUT_MS', 100, 600_000),
+    requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 100, 600_000),
+  };
+}

@@ -1,0 +1,259 @@
+/**
+ * The relay as a Node server: file spool + forwarder (to Usermaven, or to the local store in
+ * embedded mode) + the core handler + static files, behind node:http. `umbeacon serve` and the
+ * tests start it through `startRelayServer`.
+ */
+import { createServer, type Server } from 'node:http';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseTrustProxy } from '../relay/client-ip.ts';
+import { createEventFeed } from '../relay/feed.ts';
+import { createForwarder, type Forwarder, type ForwarderOptions } from '../delivery/forwarder.ts';
+import { createRelay, DEFAULT_PATHS, type RelayHandler, type RelayPaths } from '../relay/handler.ts';
+import { createJsonLogger, type Logger } from '../delivery/log.ts';
+import { createUpstream, DEFAULT_UPSTREAM_URL } from '../delivery/upstream.ts';
+import type { RelayConfig } from './config.ts';
+import { createFileSpool, type FileSpool } from '../delivery/file-spool.ts';
+import { createLocalStore, readRecent } from './local-store.ts';
+import { toNodeListener } from './node-adapter.ts';
+import { serveStatic } from './static-files.ts';
+
+export interface StartOptions extends Partial<Omit<RelayConfig, 'paths'>> {
+  /** Route paths; unset ones keep their defaults. */
+  paths?: Partial<RelayPaths>;
+  /** Where log lines go (default: stdout). */
+  log?: (line: string) => void;
+  /** Injected upstream fetch (tests). */
+  fetch?: typeof fetch;
+  /** The built tracker (default: the package's `public/u.js`). */
+  scriptFile?: string;
+  /** Forwarder tuning (tests use short back-offs). */
+  forwarder?: Pick<ForwarderOptions, 'lingerMs' | 'retryDelay'>;
+  /** Non-relay paths: default static files from `siteDir`; `null` = 404 (for mounts). */
+  fallback?: ((request: Request) => Response | Promise<Response>) | null;
+}
+
+export interface RelayServer {
+  /** e.g. `http://127.0.0.1:8080` */
+  url: string;
+  port: number;
+  mode: 'upstream' | 'embedded';
+  server: Server;
+  spool: FileSpool;
+  forwarder: Forwarder;
+  relay: RelayHandler;
+  logger: Logger;
+  /**
+   * Stop gracefully: stop accepting, answer requests in flight, send what it can within
+   * `drainMs`, keep the rest on disk for the next start.
+   */
+  close(options?: { drainMs?: number }): Promise<void>;
+}
+
+export interface RelayStack {
+  mode: 'upstream' | 'embedded';
+  config: RelayConfig;
+  spool: FileSpool;
+  forwarder: Forwarder;
+  relay: RelayHandler;
+  logger: Logger;
+  /** Send what it can within `drainMs`, stop forwarding, close the spool. */
+  close(drainMs?: number): Promise<{ drained: boolean; left: number }>;
+}
+
+/**
+ * Everything but the HTTP server: file spool, forwarder and the relay handler, started. Use it
+ * to mount the relay in an existing app (see `toConnectMiddleware`, examples/).
+ *
+ * @example
+ *   const stack = await createRelayStack({ apiKey, serverToken, dataDir: '../node/data' });
+ *   app.use(toConnectMiddleware(stack.relay));
+ *   process.on('SIGTERM', () => stack.close(5000).then(() => process.exit(0)));
+ */
+export async function createRelayStack(options: StartOptions = {}): Promise<RelayStack> {
+  const config: RelayConfig = {
+    port: 8080,
+    host: '127.0.0.1',
+    upstreamUrl: DEFAULT_UPSTREAM_URL,
+    dataDir: resolve('data'),
+    siteDir: resolve('public'),
+    trustProxy: 'false',
+    allowedOrigins: [],
+    rateLimit: 100,
+    dataMaxMb: 1024,
+    eventsPage: !options.apiKey,
+    drainMs: 5000,
+    upstreamTimeoutMs: 15_000,
+    requestTimeoutMs: 30_000,
+    ...options,
+    paths: { ...DEFAULT_PATHS, ...options.paths },
+  };
+  const credentials = config.apiKey && config.serverToken ? { apiKey: config.apiKey, serverToken: config.serverToken } : null;
+  const mode = credentials ? 'upstream' : 'embedded';
+  const write = options.log ?? ((line: string) => void process.stdout.write(line));
+  const secrets = credentials ? [credentials.serverToken, `${credentials.apiKey}.${credentials.serverToken}`] : [];
+  const logger = createJsonLogger(write, secrets);
+
+  await mkdir(config.dataDir, { recursive: true });
+  const spool = await createFileSpool({ dir: join(config.dataDir, 'spool'), maxBytes: config.dataMaxMb * 1024 * 1024, logger });
+  const storeFile = join(config.dataDir, 'events.ndjson');
+  const upstream = credentials
+    ? createUpstream({ url: config.upstreamUrl, ...credentials, timeoutMs: config.upstreamTimeoutMs, ...(options.fetch ? { fetch: options.fetch } : {}) })
+    : createLocalStore(storeFile);
+  const forwarder = createForwarder({ spool, upstream, logger, ...options.forwarder });
+
+  const feed = config.eventsPage ? createEventFeed() : undefined;
+  if (feed && !credentials) feed.push(await readRecent(storeFile, 200));
+
+  const relay = createRelay({
+    spool,
+    apiKey: credentials?.apiKey,
+    onStored: forwarder.kick,
+    forwarderStatus: forwarder.status,
+    script: scriptLoader(options.scriptFile ?? findTrackerFile(), logger),
+    paths: config.paths,
+    allowedOrigins: config.allowedOrigins,
+    trustProxy: parseTrustProxy(config.trustProxy),
+    rateLimit: config.rateLimit,
+    ...(feed ? { feed } : {}),
+    mode,
+    upstreamHost: upstream.host,
+    logger,
+    ...(options.fallback === null || (options.fallback === undefined && !config.siteDir)
+      ? {}
+      : { fallback: options.fallback ?? serveStatic(config.siteDir!) }),
+  });
+  forwarder.start();
+  return {
+    mode,
+    config,
+    spool,
+    forwarder,
+    relay,
+    logger,
+    async close(drainMs = config.drainMs) {
+      relay.flushLogs();
+      const drained = drainMs > 0 ? await forwarder.drain(drainMs) : spool.stats().depth === 0;
+      await forwarder.stop();
+      const left = spool.stats().depth;
+      await spool.close();
+      return { drained, left };
+    },
+  };
+}
+
+/**
+ * Start the relay on `host:port` (port 0 = any free port).
+ *
+ * @example
+ *   const relay = await startRelayServer({ port: 0, apiKey: 'KEY', serverToken: process.env.TOKEN });
+ *   console.log(relay.url); // http://127.0.0.1:53211
+ *   await relay.close();
+ */
+export async function startRelayServer(options: StartOptions = {}): Promise<RelayServer> {
+  const stack = await createRelayStack(options);
+  const { config, mode, spool, forwarder, relay, logger } = stack;
+  const feedOn = config.eventsPage;
+  let inFlight = 0;
+  let idle: (() => void) | null = null;
+  const listener = toNodeListener(relay, { fallbackHost: `${config.host}:${config.port}` });
+  // One function for every response, not a closure per request.
+  const settled = () => {
+    if (--inFlight === 0) idle?.();
+  };
+  // Node's defaults let a client that never finishes its request hold the socket for 5 min
+  // (requestTimeout 300 s, checked every 30 s); a beacon of at most 64 KiB needs far less.
+  const server = createServer({
+    requestTimeout: config.requestTimeoutMs,
+    headersTimeout: Math.min(config.requestTimeoutMs, 60_000),
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.requestTimeoutMs / 4))),
+  }, (req, res) => {
+    inFlight++;
+    res.on('close', settled);
+    listener(req, res);
+  });
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolvePromise();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${shownHost}:${port}`;
+  logger.info('listening', {
+    url,
+    mode,
+    upstream: mode === 'upstream' ? new URL(config.upstreamUrl).host : 'local',
+    dataDir: config.dataDir,
+    siteDir: config.siteDir,
+    spoolDepth: spool.stats().depth,
+    ...(feedOn ? { eventsPage: `${url}${config.paths.events}` } : {}),
+    ...(mode === 'embedded'
+      ? { hint: `no USERMAVEN_API_KEY/USERMAVEN_SERVER_TOKEN: events are kept in ${join(config.dataDir, 'events.ndjson')}${feedOn ? ` and shown on ${url}${config.paths.events}` : ''}` }
+      : {}),
+  });
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    mode,
+    server,
+    spool,
+    forwarder,
+    relay,
+    logger,
+    close(closeOptions = {}) {
+      closing ??= (async () => {
+        const drainMs = closeOptions.drainMs ?? config.drainMs;
+        logger.info('stopping', { inFlight, spoolDepth: spool.stats().depth });
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        server.closeIdleConnections();
+        // Requests in flight get their answer; long-lived streams (the events page) do not
+        // count, so wait for the rest with a cap, then cut what is left.
+        if (inFlight > 0) await Promise.race([new Promise<void>((r) => (idle = r)), new Promise((r) => setTimeout(r, Math.max(drainMs, 1000)))]);
+        server.closeAllConnections();
+        await closed;
+        const { drained, left } = await stack.close(drainMs);
+        logger.info('stopped', { drained, keptForNextStart: left });
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The built tracker shipped with this package: `public/u.js` next to `dist/` or `src/`. */
+function findTrackerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  for (const rel of ['../public/u.js', '../../public/u.js']) {
+    const file = resolve(here, '..', rel);
+    if (existsSync(file)) return file;
+  }
+  return resolve('public/u.js');
+}
+
+/** Read the tracker, re-reading when it changes (a rebuild while the relay runs). */
+function scriptLoader(file: string, logger: Logger): () => Promise<string | null> {
+  let cached: { mtimeMs: number; source: string } | null = null;
+  let checkedAt = 0;
+  let warned = false;
+  return async () => {
+    const t = Date.now();
+    if (cached && t - checkedAt < 1000) return cached.source;
+    checkedAt = t;
+    try {
+      const info = await stat(file);
+      if (!cached || cached.mtimeMs !== info.mtimeMs) cached = { mtimeMs: info.mtimeMs, source: await readFile(file, 'utf8') };
+      return cached.source;
+    } catch {
+      if (!warned) logger.warn('tracker not built', { file, hint: 'run npm run build' });
+      warned = true;
+      return null;
+    }
+  };
+}

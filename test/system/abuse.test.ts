@@ -1,0 +1,248 @@
+/**
+ * Abusive HTTP over a real socket against the relay in this process (real node:http adapter,
+ * real static site). None of it may crash the relay, store anything or reach the upstream.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.ts';
+import { startTestRelay, tempDir, type InProcessRelay } from '../support/fault-relay.ts';
+import { bodyOf, rawRequest } from '../support/fault-socket.ts';
+
+const SECRET = 'TOP-SECRET-OUTSIDE-THE-SITE';
+let upstream: FakeUpstream;
+let relay: InProcessRelay;
+let data: ReturnType<typeof tempDir>;
+let siteDir: string;
+
+beforeEach(async () => {
+  upstream = await startFakeUpstream();
+  data = tempDir('abuse');
+  // <tmp>/secret.txt sits next to the site; <tmp>/site is what the relay serves.
+  siteDir = join(data.dir, 'site');
+  mkdirSync(join(siteDir, 'sub'), { recursive: true });
+  writeFileSync(join(siteDir, 'index.html'), '<h1>site</h1>');
+  writeFileSync(join(siteDir, 'sub', 'page.html'), '<h1>sub</h1>');
+  writeFileSync(join(siteDir, '.env'), SECRET);
+  writeFileSync(join(data.dir, 'secret.txt'), SECRET);
+});
+afterEach(async () => {
+  await relay?.close({ drainMs: 0 });
+  await upstream.close();
+  data.remove();
+});
+
+const start = (options: Parameters<typeof startTestRelay>[2] = {}) => startTestRelay(upstream, join(data.dir, 'data'), { siteDir, ...options });
+const event = (extra: Record<string, unknown> = {}) => JSON.stringify([{ event_type: 'abuse', event_id: crypto.randomUUID(), ...extra }]);
+
+async function stillServing() {
+  const answer = await rawRequest(relay.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  expect(answer.status).toBe(200);
+}
+
+function nothingStored() {
+  expect(relay.spool.stats().depth).toBe(0);
+  expect(upstream.requests).toEqual([]);
+}
+
+describe('abusive HTTP', () => {
+  it.each([
+    ['declared 2 MB, sent slowly', 'Content-Length: 2097152\r\n', 32],
+    ['declared 128 kB, sent slowly', 'Content-Length: 131072\r\n', 2],
+    ['chunked with no length, sent slowly', 'Transfer-Encoding: chunked\r\n', 32],
+  ])('answers 413 to a body over the limit (%s) and stores nothing', async (_name, framing, pieces) => {
+    relay = await start();
+    const piece = 'x'.repeat(64 * 1024);
+    const chunked = framing.startsWith('Transfer');
+    const chunks = Array.from({ length: pieces }, () => (chunked ? `${piece.length.toString(16)}\r\n${piece}\r\n` : piece));
+    if (chunked) chunks.push('0\r\n\r\n');
+    const answer = await rawRequest(relay.port, `POST /u/e HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n${framing}\r\n`, { chunks, gapMs: 3 });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(bodyOf(answer).replace(/^[0-9a-f]+\r\n|\r\n0\r\n\r\n$/g, ''))).toMatchObject({ status: 'error', error: 'too_large' });
+    nothingStored();
+    await stillServing();
+  });
+
+  it('times out a body that never ends', async () => {
+    relay = await start({ requestTimeoutMs: 500 });
+    const answer = await rawRequest(relay.port, 'POST /u/e HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n', { chunks: ['[{"event_type":"a"'], giveUpMs: 15_000 });
+    expect(answer.closedByServer).toBe(true);
+    expect([0, 408]).toContain(answer.status);
+    nothingStored();
+    await stillServing();
+  });
+
+  it('times out headers that never end', async () => {
+    relay = await start({ requestTimeoutMs: 500 });
+    const answer = await rawRequest(relay.port, 'POST /u/e HTTP/1.1\r\nHost: x\r\n', { chunks: ['X-Slow: 1\r\n', 'X-Slower: 2\r\n'], gapMs: 100, giveUpMs: 15_000 });
+    expect(answer.closedByServer).toBe(true);
+    await stillServing();
+  });
+
+  it('answers 431 to oversized headers and keeps serving', async () => {
+    relay = await start();
+    const answer = await rawRequest(relay.port, `POST /u/e HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40_000)}\r\nContent-Length: 2\r\n\r\n[]`);
+    expect(answer.status).toBe(431);
+    nothingStored();
+    await stillServing();
+  });
+
+  it('answers 429 with Retry-After to a flood from one address and stores exactly what it acknowledged', async () => {
+    relay = await start({ rateLimit: 20 });
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, () => {
+        const body = JSON.stringify(Array.from({ length: 5 }, () => ({ event_type: 'flood', event_id: crypto.randomUUID() })));
+        return post(relay.url + '/u/e', body).then((a) => ({ ...a, ids: (JSON.parse(body) as { event_id: string }[]).map((e) => e.event_id) }));
+      }),
+    );
+    const limited = answers.filter((a) => a.status === 429);
+    const ok = answers.filter((a) => a.status === 200);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(ok.length + limited.length).toBe(answers.length);
+    expect(limited[0]!.headers['retry-after']).toMatch(/^\d+$/);
+    expect(JSON.parse(limited[0]!.text)).toMatchObject({ error: 'rate_limited' });
+    const acked = new Set(ok.flatMap((a) => a.ids));
+    await upstream.waitFor((u) => u.eventIds().size >= acked.size);
+    expect(upstream.eventIds()).toEqual(acked);
+  });
+
+  it.each([
+    ['PUT', '/u/e'], ['DELETE', '/u/e'], ['PATCH', '/u/e'], ['GET', '/u/e'], ['PROPFIND', '/u/e'],
+    ['POST', '/u.js'], ['PUT', '/u.js'], ['POST', '/healthz'], ['DELETE', '/healthz'], ['POST', '/u/p.gif'], ['PUT', '/api/v1/event'],
+  ])('answers 405 with Allow to %s %s', async (method, path) => {
+    relay = await start();
+    const answer = await rawRequest(relay.port, `${method} ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\nConnection: close\r\n\r\n{"event_type":"x"}  `);
+    expect(answer.status).toBe(405);
+    expect(answer.text).toMatch(/\r\nallow: [A-Z, ]+\r\n/i);
+    nothingStored();
+  });
+
+  it('takes the host from Host, never from a path starting with //', async () => {
+    relay = await start({ allowedOrigins: ['https://good.test'] });
+    const body = event();
+    const answer = await rawRequest(
+      relay.port,
+      `POST //evil.test/u/e HTTP/1.1\r\nHost: relay.test\r\nOrigin: http://evil.test\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    expect(answer.status).toBe(404);
+    nothingStored();
+  });
+
+  it('survives CONNECT and TRACE', async () => {
+    relay = await start();
+    await rawRequest(relay.port, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n', { giveUpMs: 2000 });
+    const trace = await rawRequest(relay.port, 'TRACE /u/e HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(trace.status).toBe(405);
+    await stillServing();
+  });
+});
+
+describe('path traversal against the static site', () => {
+  const attempts = [
+    '/../secret.txt',
+    '/../../secret.txt',
+    '/sub/../../secret.txt',
+    '/%2e%2e/secret.txt',
+    '/%2E%2E/secret.txt',
+    '/%2e%2e%2fsecret.txt',
+    '/..%2fsecret.txt',
+    '/sub/..%2f..%2fsecret.txt',
+    '/%252e%252e%252fsecret.txt',
+    '/%252e%252e/secret.txt',
+    '/..\\secret.txt',
+    '/sub\\..\\..\\secret.txt',
+    '/%5c..%5csecret.txt',
+    '/..%5csecret.txt',
+    '/.%2e/secret.txt',
+    '/%2e./secret.txt',
+    '/..;/secret.txt',
+    '/%c0%ae%c0%ae/secret.txt',
+    '/..%00/secret.txt',
+    '/index.html%00.txt',
+    '//secret.txt',
+    '/.env',
+    '/%2eenv',
+    '/sub/%2e%2e/.env',
+    'http://x/../secret.txt',
+    '../../secret.txt',
+  ];
+  it.each(attempts)('does not serve %s', async (path) => {
+    relay = await start();
+    const answer = await rawRequest(relay.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    expect(answer.text).not.toContain(SECRET);
+    expect([400, 404]).toContain(answer.status);
+  });
+
+  it('still serves files inside the site (so the attempts above could have worked)', async () => {
+    relay = await start();
+    for (const path of ['/index.html', '/sub/page.html', '/sub/../index.html', '/sub/%2e%2e/index.html', '/']) {
+      const answer = await rawRequest(relay.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      expect(answer.status, path).toBe(200);
+    }
+  });
+});
+
+describe('header injection through event fields', () => {
+  const id = '0f8fad5b-d9cb-469f-a165-70867728950e';
+  const injected = [
+    `${id}\r\nSet-Cookie: evil=1`,
+    `${id}\nX-Injected: 1`,
+    `${id}; Domain=evil.test`,
+    `${id}%0d%0aSet-Cookie:%20evil=1`,
+    `\r\nSet-Cookie: evil=1`,
+    `${id}\u2028evil`,
+  ];
+  it.each(injected)('never lets anonymous_id %j into Set-Cookie', async (anon) => {
+    relay = await start();
+    const answer = await post(relay.url + '/u/e', event({ user: { anonymous_id: anon } }));
+    expect(answer.status).toBe(200);
+    const cookies = [answer.headers['set-cookie'] ?? []].flat();
+    expect(cookies).toEqual([]);
+    expect(answer.rawHeaders.join('\n')).not.toMatch(/evil|x-injected/i);
+  });
+
+  it('re-issues a well-formed id verbatim', async () => {
+    relay = await start();
+    const answer = await post(relay.url + '/u/e', event({ user: { anonymous_id: id } }));
+    expect([answer.headers['set-cookie']].flat()).toEqual([expect.stringMatching(new RegExp(`^__eventn_id=${id}; Max-Age=\\d+; Path=/; SameSite=Lax$`))]);
+  });
+
+  it.each([
+    ['a cookie holding CR/LF', { Cookie: `__eventn_id=${id}%0d%0aSet-Cookie:%20evil=1` }, '/u/p.gif?url=https%3A%2F%2Fsite.test%2F'],
+    ['a query holding CR/LF', {}, '/u/p.gif?url=https%3A%2F%2Fsite.test%2F%0d%0aSet-Cookie:%20evil=1&ref=%0d%0aX-Injected:%201'],
+  ])('keeps the pixel’s Set-Cookie clean with %s', async (_name, headers, path) => {
+    relay = await start();
+    const answer = await get(relay.url + path, headers);
+    expect(answer.status).toBe(200);
+    const cookies = [answer.headers['set-cookie'] ?? []].flat();
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatch(/^__eventn_id=[0-9a-f-]{36}; Max-Age=\d+; Path=\/; SameSite=Lax$/);
+    expect(answer.rawHeaders.join('\n')).not.toMatch(/evil|x-injected/i);
+  });
+});
+
+interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  rawHeaders: string[];
+  text: string;
+}
+
+function post(url: string, body: string): Promise<HttpAnswer> {
+  return send(url, 'POST', { 'content-type': 'text/plain' }, body);
+}
+function get(url: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+  return send(url, 'GET', headers);
+}
+function send(url: string, method: string, headers: Record<string, string>, body?: string): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

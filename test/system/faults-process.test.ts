@@ -1,0 +1,132 @@
+/**
+ * Faults of the relay itself: SIGKILL under load and restart, SIGTERM, a full disk cap, a
+ * damaged spool. The process tests run the real CLI (`node bin/umbeacon.js serve`, built).
+ */
+import { appendFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.ts';
+import { buildOnce, cliEnv, startCli, startTestRelay, tempDir, type CliRelay, type InProcessRelay } from '../support/fault-relay.ts';
+import { missingUpstream, outOfOrder, startLoad } from '../support/load-driver.ts';
+import { killUnderLoad } from '../support/fault-kill.ts';
+
+let upstream: FakeUpstream;
+let data: ReturnType<typeof tempDir>;
+const children: CliRelay[] = [];
+let inProcess: InProcessRelay | undefined;
+
+beforeAll(() => buildOnce());
+beforeEach(async () => {
+  upstream = await startFakeUpstream();
+  data = tempDir('process');
+});
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+  await inProcess?.close({ drainMs: 0 });
+  inProcess = undefined;
+  await upstream.close();
+  data.remove();
+});
+
+describe('the relay process', () => {
+  it('loses nothing acknowledged when SIGKILLed under load and restarted', async () => {
+    const report = await killUnderLoad({ upstream, dataDir: data.dir, kills: 1, track: (c) => children.push(c) });
+    expect(report.kills).toBe(1);
+    expect(report.missing).toEqual([]);
+    expect(report.outOfOrder).toEqual([]);
+    expect(report.acked).toBeGreaterThan(0);
+  });
+
+  it('drains the spool and exits 0 on SIGTERM', async () => {
+    upstream.fail(503);
+    const relay = await startCli(cliEnv(upstream, data.dir, { DRAIN_MS: '10000' }));
+    children.push(relay);
+    const load = startLoad({ target: () => relay.url, visitors: 4, maxEvents: 300 });
+    await load.waitAcked(300);
+    await load.stop();
+    // The backlog is on disk; the upstream comes back just as the relay is told to stop.
+    upstream.heal();
+    relay.child.kill('SIGTERM');
+    expect(await relay.exited).toBe(0);
+    expect(missingUpstream(load, upstream.eventIds())).toEqual([]);
+    expect(outOfOrder(load, upstream.events)).toEqual([]);
+    const stopped = relay.output().split('\n').find((l) => l.includes('"msg":"stopped"'));
+    expect(stopped).toMatch(/"drained":true/);
+    expect(stopped).toMatch(/"keptForNextStart":0/);
+    expect(relay.output()).not.toContain(upstream.serverToken);
+  });
+
+  it('keeps the backlog on disk when SIGTERM comes while the upstream is down, and sends it after restart', async () => {
+    upstream.fail(503);
+    const first = await startCli(cliEnv(upstream, data.dir, { DRAIN_MS: '300' }));
+    children.push(first);
+    const load = startLoad({ target: () => first.url, visitors: 4, maxEvents: 200 });
+    await load.waitAcked(200);
+    await load.stop();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toMatch(/"msg":"stopped".*"drained":false/);
+    // The 503s were logged — and the server token is in none of those lines.
+    expect(first.output()).toMatch(/upstream failing/);
+    expect(first.output()).not.toContain(upstream.serverToken);
+    upstream.heal();
+    const second = await startCli(cliEnv(upstream, data.dir));
+    children.push(second);
+    await upstream.waitFor((u) => missingUpstream(load, u.eventIds()).length === 0);
+    expect(outOfOrder(load, upstream.events)).toEqual([]);
+  });
+});
+
+describe('the disk cap', () => {
+  it('answers 503 with a reason when DATA_MAX_MB is reached, loses nothing stored, and recovers', async () => {
+    upstream.fail(503);
+    inProcess = await startTestRelay(upstream, data.dir, { dataMaxMb: 1 });
+    const relay = inProcess;
+    // Big events fill 1 MB quickly.
+    const pad = 'x'.repeat(2000);
+    const load = startLoad({ target: () => relay.url, visitors: 4, maxBatch: 10, decorate: (e) => void (e['page_title'] = pad) });
+    await load.until(() => (load.statuses.get(503) ?? 0) >= 5);
+    const full = JSON.parse(load.sampleErrors.get(503)!) as { error: string; message: string };
+    expect(full.error).toBe('spool_full');
+    expect(full.message).toMatch(/spool is full \(cap 1 MB\)/);
+    expect(relay.spool.stats().bytes).toBeLessThanOrEqual(1024 * 1024);
+    const ackedWhileFull = load.ackedIds().length;
+    expect(ackedWhileFull).toBeGreaterThan(0);
+
+    // Space returns as the upstream takes the backlog; the visitors' retries then get through.
+    upstream.heal();
+    await load.waitAcked(ackedWhileFull + 200);
+    await load.stop();
+    await upstream.waitFor((u) => missingUpstream(load, u.eventIds()).length === 0);
+    expect(outOfOrder(load, upstream.events)).toEqual([]);
+    expect(relay.lines.some((l) => l.includes('"reason":"spool_full"'))).toBe(true);
+  });
+});
+
+describe('a damaged spool', () => {
+  it('starts, keeps every whole record and says what it skipped after a torn last record', async () => {
+    upstream.fail(503);
+    const first = await startCli(cliEnv(upstream, data.dir, { DRAIN_MS: '0' }));
+    children.push(first);
+    const load = startLoad({ target: () => first.url, visitors: 3, maxEvents: 120 });
+    await load.waitAcked(120);
+    await load.stop();
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    // A power cut in the middle of a write: half a record, no newline.
+    const spoolDir = join(data.dir, 'spool');
+    const last = readdirSync(spoolDir).filter((f) => f.startsWith('seg-')).sort().at(-1)!;
+    appendFileSync(join(spoolDir, last), `${Date.now()}\t{"event_id":"torn-record","event_type":"lo`);
+
+    upstream.heal();
+    const second = await startCli(cliEnv(upstream, data.dir));
+    children.push(second);
+    await upstream.waitFor((u) => missingUpstream(load, u.eventIds()).length === 0);
+    expect(upstream.eventIds().has('torn-record')).toBe(false);
+    const skipped = second.output().split('\n').find((l) => l.includes('truncated record'));
+    expect(skipped).toBeDefined();
+    expect(JSON.parse(skipped!)).toMatchObject({ level: 'warn', segment: expect.stringContaining(last), bytes: expect.any(Number), preview: expect.stringContaining('torn-record') });
+    expect(outOfOrder(load, upstream.events)).toEqual([]);
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * The server token is a secret: it never reaches a response (any route, any error), the served
+ * script, a log line, /healthz, the dead-letter file or an error message — also when the
+ * upstream echoes the request URL back. And what a client claims as api_key/token/source_ip is
+ * ignored.
+ */
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/relay-node/config.ts';
+import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.ts';
+import { root, startTestRelay, tempDir, type InProcessRelay } from '../support/fault-relay.ts';
+
+// Characters that change under URL encoding (+ / =) and under JSON escaping (/), so a leak in
+// any of those spellings is caught too.
+const TOKEN = 'Zq7+Xk/9Wm=Rt4Lp8Vb';
+const API_KEY = 'pubkey123';
+
+/** Every way the token could be spelled in a response, log line or file. */
+const spellings = [TOKEN, encodeURIComponent(TOKEN), new URLSearchParams({ t: TOKEN }).toString().slice(2), JSON.stringify(TOKEN).slice(1, -1).replaceAll('/', '\\/')];
+/** Also a fragment of it: a message cut at a length limit must not keep half the secret. */
+const fragments = Array.from({ length: TOKEN.length - 5 }, (_, i) => TOKEN.slice(i, i + 6));
+
+function leaks(text: string): string[] {
+  const found = spellings.filter((s) => text.includes(s));
+  for (const f of fragments) if (text.includes(f) || text.includes(encodeURIComponent(f))) found.push(f);
+  return [...new Set(found)];
+}
+
+let upstream: FakeUpstream;
+let relay: InProcessRelay;
+let data: ReturnType<typeof tempDir>;
+
+beforeEach(async () => {
+  upstream = await startFakeUpstream({ apiKey: API_KEY, serverToken: TOKEN });
+  data = tempDir('secrets');
+});
+afterEach(async () => {
+  await relay?.close({ drainMs: 0 });
+  await upstream.close();
+  data.remove();
+});
+
+interface Seen {
+  status: number;
+  raw: string;
+}
+function call(url: string, method = 'GET', body?: string | Buffer, headers: Record<string, string> = {}): Promise<Seen> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers: { 'content-type': 'text/plain', ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, raw: `${res.rawHeaders.join('\n')}\n\n${Buffer.concat(chunks).toString('utf8')}` }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const event = (extra: Record<string, unknown> = {}) => ({ event_type: 'secret-test', event_id: crypto.randomUUID(), user: { anonymous_id: crypto.randomUUID() }, ...extra });
+
+describe('forged fields', () => {
+  it.each([
+    ['/u/e', {}],
+    [`/api/v1/event?token=${API_KEY}`, {}],
+  ])('ignores api_key, token and source_ip sent to %s', async (path) => {
+    relay = await startTestRelay(upstream, data.dir);
+    const forged = event({ api_key: 'attacker-key', token: `attacker-key.${'x'.repeat(10)}`, source_ip: '6.6.6.6', server_token: 'nope' });
+    const answer = await call(relay.url + path, 'POST', JSON.stringify([forged]), { 'x-forwarded-for': '7.7.7.7' });
+    expect(answer.status).toBe(200);
+    await upstream.waitFor((u) => u.eventIds().has(forged.event_id));
+    const arrived = upstream.events.find((e) => e['event_id'] === forged.event_id)!;
+    expect(arrived['api_key']).toBe(API_KEY);
+    expect(arrived['source_ip']).toBe('127.0.0.1');
+    expect(arrived).not.toHaveProperty('token');
+    // Upstream requests carry the relay's own token in the URL only, never a client's.
+    expect(new Set(upstream.requests.map((r) => r.token))).toEqual(new Set([`${API_KEY}.${TOKEN}`]));
+  });
+});
+
+describe('the server token', () => {
+  it('appears in no response of any route, success or error', async () => {
+    relay = await startTestRelay(upstream, data.dir, { eventsPage: true, scriptFile: `${root}/public/u.js` });
+    const valid = JSON.stringify([event()]);
+    const answers = await Promise.all([
+      call(relay.url + '/u.js'),
+      call(relay.url + '/u/p.gif?url=https%3A%2F%2Fsite.test%2F'),
+      call(relay.url + '/healthz'),
+      call(relay.url + '/_events'),
+      call(relay.url + '/_events/data'),
+      call(relay.url + '/'),
+      call(relay.url + '/nope'),
+      call(relay.url + '/u/e', 'POST', valid),
+      call(relay.url + '/u/e', 'POST', '{broken'),
+      call(relay.url + '/u/e', 'POST', Buffer.from([0xff, 0xfe])),
+      call(relay.url + '/u/e', 'POST', JSON.stringify([{ event_type: 'x', __proto__x: 1, nested: JSON.parse('{"__proto__":1}') }])),
+      call(relay.url + '/u/e', 'POST', 'x'.repeat(70_000)),
+      call(relay.url + '/u/e', 'POST', valid, { 'content-type': 'application/xml' }),
+      call(relay.url + '/u/e', 'PUT', valid),
+      call(relay.url + '/u/e', 'OPTIONS', undefined, { origin: 'https://elsewhere.test' }),
+      call(relay.url + `/api/v1/event?token=${API_KEY}`, 'POST', valid),
+      call(relay.url + `/api/v1/event?token=${API_KEY}.${TOKEN}`, 'POST', valid),
+      call(relay.url + '/api/v1/event?token=wrong', 'POST', valid),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200, 404, 200, 400, 400, 400, 413, 415, 405, 204, 200, 403, 403]);
+    for (const a of answers) expect(leaks(a.raw)).toEqual([]);
+  });
+
+  it.each([
+    ['500', 500, 0],
+    ['429', 429, 0],
+    ['400 (dead letter)', 400, 0],
+    // Padding puts the token across the 200-character cut of the reason excerpt.
+    ['500, cut mid-token', 500, 115],
+    ['400 (dead letter), cut mid-token', 400, 115],
+  ])('stays out of /healthz, logs and the dead-letter file when the upstream echoes the URL in a %s', async (_name, status, pad) => {
+    relay = await startTestRelay(upstream, data.dir);
+    upstream.fail(status, { count: status === 400 ? 1 : 3, body: (target) => JSON.stringify({ error: 'bad request', detail: `${'.'.repeat(pad)} POST ${target}`, url: `http://upstream${target}` }) });
+    const sent = event();
+    await call(relay.url + '/u/e', 'POST', JSON.stringify([sent]));
+    await upstream.waitFor((u) => u.requests.some((r) => r.status === status));
+    const health = await call(relay.url + '/healthz');
+    if (status !== 400) {
+      expect(health.raw).toMatch(new RegExp(`"lastStatus":${status}`));
+      await upstream.waitFor((u) => u.eventIds().has(sent.event_id));
+    } else {
+      await expect.poll(() => readOrEmpty(relay.spool.deadLetterPath)).toContain(sent.event_id);
+    }
+    expect(leaks(health.raw)).toEqual([]);
+    expect(leaks(relay.lines.join('\n'))).toEqual([]);
+    expect(leaks(readOrEmpty(relay.spool.deadLetterPath))).toEqual([]);
+    expect(relay.lines.some((l) => l.includes('upstream'))).toBe(true);
+  });
+
+  it('stays out of the start-up error for a wrong USERMAVEN_URL pasted with the token in it', () => {
+    const attempts = [`events.usermaven.com/api/v1/s2s/event?token=${API_KEY}.${TOKEN}`, `https://events.usermaven.com/?token=${API_KEY}.${TOKEN}`, `ftp://${TOKEN}@events.usermaven.com`];
+    for (const url of attempts) {
+      let message = '';
+      try {
+        loadConfig({ USERMAVEN_API_KEY: API_KEY, USERMAVEN_SERVER_TOKEN: TOKEN, USERMAVEN_URL: url, SITE_DIR: `${root}/public` });
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        message = (error as Error).message;
+      }
+      expect(message, url).toMatch(/^USERMAVEN_URL: /);
+      expect(leaks(message), url).toEqual([]);
+    }
+  });
+
+  it('is not in the served script', () => {
+    expect(leaks(readFileSync(`${root}/public/u.js`, 'utf8'))).toEqual([]);
+  });
+});
+
+function readOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
