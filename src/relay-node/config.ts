@@ -7,7 +7,10 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseTrustProxy } from '../relay/client-ip.ts';
 import { DEFAULT_PATHS, type RelayPaths } from '../relay/handler.ts';
-import { DEFAULT_UPSTREAM_URL, redact } from '../delivery/upstream.ts';
+import { ConfigError, checkCredentials, parseAllowedOrigins, parsePaths, parseUpstreamUrl, parseWholeNumber } from '../relay/settings.ts';
+import { DEFAULT_UPSTREAM_URL } from '../delivery/upstream.ts';
+
+export { ConfigError };
 
 export interface RelayConfig {
   port: number;
@@ -63,13 +66,6 @@ export const SETTINGS = [
 
 export type SettingName = (typeof SETTINGS)[number]['env'];
 
-export class ConfigError extends Error {
-  constructor(readonly setting: string, reason: string) {
-    super(`${setting}: ${reason}`);
-    this.name = 'ConfigError';
-  }
-}
-
 /**
  * Read settings: `overrides` (flags, keyed by env name) win over `env`.
  *
@@ -82,32 +78,14 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     if (value !== undefined && value.trim() !== '') return value.trim();
     return SETTINGS.find((s) => s.env === name)!.def;
   };
-  const int = (name: SettingName, min: number, max: number): number => {
-    const raw = get(name);
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new ConfigError(name, `"${raw}" is not a whole number from ${min} to ${max}`);
-    return Number(raw);
-  };
+  const int = (name: SettingName, min: number, max: number): number => parseWholeNumber(name, get(name), min, max);
 
   const apiKey = get('USERMAVEN_API_KEY') || undefined;
   const serverToken = get('USERMAVEN_SERVER_TOKEN') || undefined;
   if (apiKey && !serverToken) throw new ConfigError('USERMAVEN_SERVER_TOKEN', 'is missing; it is needed with USERMAVEN_API_KEY (or unset both for the embedded mode)');
   if (serverToken && !apiKey) throw new ConfigError('USERMAVEN_API_KEY', 'is missing; it is needed with USERMAVEN_SERVER_TOKEN (or unset both for the embedded mode)');
-  if (apiKey && !/^[A-Za-z0-9_-]{1,100}$/.test(apiKey)) throw new ConfigError('USERMAVEN_API_KEY', 'holds characters other than letters, digits, "_" and "-"');
-  if (serverToken && /[\s?&#]/.test(serverToken)) throw new ConfigError('USERMAVEN_SERVER_TOKEN', 'holds whitespace or URL delimiters; copy it again from Usermaven');
-
-  const upstreamRaw = get('USERMAVEN_URL');
-  let upstream: URL;
-  try {
-    upstream = new URL(upstreamRaw);
-  } catch {
-    // Echo it only without the token: a URL pasted from Usermaven's docs often carries it.
-    const shown = serverToken ? redact(upstreamRaw, [serverToken, encodeURIComponent(serverToken)]) : upstreamRaw;
-    throw new ConfigError('USERMAVEN_URL', `"${shown}" is not a URL`);
-  }
-  if (upstream.protocol !== 'https:' && upstream.protocol !== 'http:') throw new ConfigError('USERMAVEN_URL', 'must be an http(s) URL');
-  if (upstream.search || upstream.username || upstream.password) throw new ConfigError('USERMAVEN_URL', 'must be a plain base URL (no query or credentials); the token is added by the relay');
-  // Base URL only; the s2s path is fixed (src/delivery/upstream.ts), so no client can redirect it.
-  const upstreamUrl = `${upstream.protocol}//${upstream.host}`;
+  checkCredentials(apiKey, serverToken);
+  const upstreamUrl = parseUpstreamUrl(get('USERMAVEN_URL'), serverToken);
 
   // An explicit SITE_DIR must exist; the default ./public is optional, so `npx umbeacon serve`
   // in a project without one runs the relay alone instead of refusing to start.
@@ -127,29 +105,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     throw new ConfigError('TRUST_PROXY', (error as Error).message.replace(/^TRUST_PROXY:\s*/, ''));
   }
 
-  const allowedOrigins = get('ALLOWED_ORIGINS').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const origin of allowedOrigins) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || parsed.origin !== origin.replace(/\/$/, '')) throw new ConfigError('ALLOWED_ORIGINS', `"${origin}" is not an origin like https://example.com`);
-  }
-
-  const paths = {} as RelayPaths;
-  const pathSettings = { script: 'SCRIPT_PATH', collect: 'COLLECT_PATH', pixel: 'PIXEL_PATH', official: 'OFFICIAL_PATH', events: 'EVENTS_PATH', health: 'HEALTH_PATH' } as const;
-  for (const [key, name] of Object.entries(pathSettings) as [keyof RelayPaths, SettingName][]) {
-    const p = get(name);
-    if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/.test(p) || p.includes('//') || p.includes('/../')) throw new ConfigError(name, `"${p}" is not an absolute URL path like /u/e`);
-    paths[key] = p;
-  }
-  const taken = new Map<string, string>();
-  for (const [key, p] of Object.entries(paths)) {
-    if (taken.has(p)) throw new ConfigError(pathSettings[key as keyof RelayPaths], `"${p}" is also used by ${pathSettings[taken.get(p) as keyof RelayPaths]}`);
-    taken.set(p, key);
-  }
+  const allowedOrigins = parseAllowedOrigins(get('ALLOWED_ORIGINS'));
+  const paths = parsePaths(get);
 
   const eventsRaw = get('EVENTS_PAGE').toLowerCase();
   let eventsPage: boolean;
