@@ -9,7 +9,7 @@ import type { Logger } from '../delivery/log.ts';
 import { createMemorySpool } from '../delivery/memory-spool.ts';
 import type { Spool } from '../delivery/spool.ts';
 import { createUpstream } from '../delivery/upstream.ts';
-import { createFileSpool } from '../delivery/file-spool.ts';
+import { createFileSpool } from '../delivery/file-spool/index.ts';
 import { buildEvent, isPlainObject, type EventOptions } from './build-event.ts';
 
 export interface ClientOptions {

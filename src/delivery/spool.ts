@@ -1,7 +1,7 @@
 /**
  * The spool: where acknowledged events wait until the upstream has taken them. The relay
  * core only sees this interface; the Node adapter passes a file-backed implementation
- * (`src/delivery/file-spool.ts`), tests may pass `createMemorySpool()`.
+ * (`src/delivery/file-spool/`), tests may pass `createMemorySpool()`.
  *
  * Records are single events serialized as JSON (one string each), in arrival order.
  */

@@ -9,7 +9,7 @@
  *   await relay.close();
  */
 export { startRelayServer, createRelayStack, type RelayServer, type RelayStack, type StartOptions } from './server.ts';
-export { createFileSpool, type FileSpool, type FileSpoolOptions } from '../delivery/file-spool.ts';
+export { createFileSpool, type FileSpool, type FileSpoolOptions } from '../delivery/file-spool/index.ts';
 export { toNodeListener, toConnectMiddleware, type WebHandler } from './node-adapter.ts';
 export { loadConfig, ConfigError, SETTINGS, type RelayConfig } from './config.ts';
 export { serveStatic } from './static-files.ts';

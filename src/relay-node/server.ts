@@ -16,7 +16,7 @@ import { createRelay, DEFAULT_PATHS, type RelayHandler, type RelayPaths } from '
 import { createJsonLogger, type Logger } from '../delivery/log.ts';
 import { createUpstream, DEFAULT_UPSTREAM_URL } from '../delivery/upstream.ts';
 import type { RelayConfig } from './config.ts';
-import { createFileSpool, type FileSpool } from '../delivery/file-spool.ts';
+import { createFileSpool, type FileSpool } from '../delivery/file-spool/index.ts';
 import { createLocalStore, readRecent } from './local-store.ts';
 import { toNodeListener } from './node-adapter.ts';
 import { serveStatic } from './static-files.ts';

@@ -2,10 +2,10 @@ import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readdirSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createFileSpool, type FileSpool } from '../../src/delivery/file-spool.ts';
-import type { Logger } from '../../src/delivery/log.ts';
-import { createMemorySpool } from '../../src/delivery/memory-spool.ts';
-import { SpoolFullError, type Spool } from '../../src/delivery/spool.ts';
+import { createFileSpool, type FileSpool } from '../../../src/delivery/file-spool/index.ts';
+import type { Logger } from '../../../src/delivery/log.ts';
+import { createMemorySpool } from '../../../src/delivery/memory-spool.ts';
+import { SpoolFullError, type Spool } from '../../../src/delivery/spool.ts';
 
 let dir: string;
 let lines: { level: string; msg: string; fields?: Record<string, unknown> }[];

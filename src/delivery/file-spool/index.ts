@@ -1,0 +1,126 @@
+/**
+ * The durable spool: events wait on disk, not in memory, until the upstream has taken them.
+ *
+ * Layout under `dir`:
+ *   seg-0000000000000001.log   segments, preallocated with zeros and filled in order; one record
+ *                              a line: `<arrival ms>\t<json>\n`                    (segment.ts)
+ *   checkpoint.json            {"segment":n,"offset":bytes} — everything before it is delivered
+ *                                                                                  (checkpoint.ts)
+ *   dead-letter.ndjson         {"at":…,"reason":…,"event":{…}} — records the upstream refused
+ *                                                                                  (dead-letter.ts)
+ *
+ * Who does what: `recovery.ts` rebuilds the ledger on open; `writer.ts` appends with group
+ * commit and rotates segments; `reader.ts` hands out batches from the head; this file wires
+ * them and acknowledges (checkpoint, then delete spent segments). `ledger.ts` is the state
+ * they share.
+ *
+ * Design constraints:
+ * - An append resolves only after its data is synced (O_DSYNC writes, or `fdatasync`), and
+ *   appends that arrive during a sync share the next one: one sync per burst, not per request.
+ * - Synced writes overwrite preallocated zeros, so a sync never commits a size change.
+ * - Memory does not grow with the backlog: only counts and segment sizes are kept in memory;
+ *   records are read from disk when sent.
+ *
+ * Invariants:
+ * 1. A record is acknowledged only after its whole line is synced, so after a crash or power
+ *    cut only an unacknowledged tail can be torn. Recovery cuts it off and logs it.
+ * 2. Records are appended in order and handed out in order; the checkpoint only moves forward.
+ * 3. Everything before the checkpoint is delivered. A segment is deleted only after the
+ *    checkpoint moved past it, so a lost or stale checkpoint means re-sending, never losing —
+ *    and the upstream de-duplicates re-sent events on `event_id`.
+ * 4. Bytes of unsent records plus bytes being written never exceed `maxBytes`; an append that
+ *    would cross it fails whole with `SpoolFullError`, writing nothing.
+ * 5. Between segments' zeros and lines there is no third thing: a line is `<digits>\t<json>\n`
+ *    or it is skipped with a warning, never passed on.
+ *
+ * @example
+ *   const spool = await createFileSpool({ dir: './data/spool', maxBytes: 512 * 1024 * 1024 });
+ *   await spool.append([JSON.stringify(event)]);   // on disk when this resolves
+ */
+import { mkdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { silentLogger, type Logger } from '../log.ts';
+import type { Spool } from '../spool.ts';
+import { writeCheckpoint } from './checkpoint.ts';
+import { appendDeadLetter } from './dead-letter.ts';
+import { statsOf } from './ledger.ts';
+import { createReader, type Cursor } from './reader.ts';
+import { recover } from './recovery.ts';
+import { segPath } from './segment.ts';
+import { createWriter } from './writer.ts';
+
+export interface FileSpoolOptions {
+  dir: string;
+  /** Cap on unsent bytes; appends beyond it fail with `SpoolFullError`. Default: no cap. */
+  maxBytes?: number;
+  /** Segment size (default 4 MiB), preallocated with zeros. Spent segments are deleted. */
+  segmentBytes?: number;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export interface FileSpool extends Spool {
+  readonly dir: string;
+  readonly deadLetterPath: string;
+  /** How many times appends were synced to disk so far (group commit makes this ≪ appends). */
+  syncs(): number;
+}
+
+export async function createFileSpool(options: FileSpoolOptions): Promise<FileSpool> {
+  const { dir } = options;
+  const log = options.logger ?? silentLogger;
+  const now = options.now ?? Date.now;
+  const segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
+  const checkpointPath = join(dir, 'checkpoint.json');
+  const deadLetterPath = join(dir, 'dead-letter.ndjson');
+  await mkdir(dir, { recursive: true });
+
+  const ledger = await recover(dir, checkpointPath, segmentBytes, log);
+  const writer = await createWriter({ dir, ledger, segmentBytes, maxBytes: options.maxBytes ?? Infinity, now, log });
+  const reader = createReader(dir, ledger, log);
+  let closed = false;
+
+  return {
+    dir,
+    deadLetterPath,
+    syncs: writer.syncs,
+    append(records) {
+      if (closed) return Promise.reject(new Error('spool is closed'));
+      return writer.append(records);
+    },
+
+    async read(maxRecords, maxBatchBytes) {
+      if (closed) throw new Error('spool is closed');
+      return reader.read(maxRecords, maxBatchBytes);
+    },
+
+    async ack(raw) {
+      const cursor = raw as Cursor;
+      ledger.head = { segment: cursor.segment, offset: cursor.offset };
+      ledger.depth = Math.max(0, ledger.depth - cursor.count);
+      ledger.bytes = Math.max(0, ledger.bytes - cursor.bytes);
+      await writeCheckpoint(checkpointPath, ledger.head);
+      // Spent segments: everything before the head's segment is delivered (invariant 3).
+      for (const segment of [...ledger.sizes.keys()]) {
+        if (segment >= ledger.head.segment) continue;
+        ledger.sizes.delete(segment);
+        await reader.release(segment);
+        await unlink(segPath(dir, segment)).catch(() => {});
+      }
+      if (ledger.depth === 0) ledger.oldestAt = undefined;
+      else if (cursor.nextAt !== undefined) ledger.oldestAt = cursor.nextAt;
+      else ledger.oldestAt = await reader.headArrival();
+    },
+
+    deadLetter: (record, reason) => appendDeadLetter(deadLetterPath, now(), record, reason),
+
+    stats: () => statsOf(ledger),
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await writer.close();
+      await reader.close();
+    },
+  };
+}
