@@ -4,6 +4,9 @@
  * the tracker build), which is replaced by the configured path so the script posts wherever
  * this relay listens.
  */
+import { RelayError } from './errors.ts';
+import { Reply } from './reply.ts';
+
 export const DEFAULT_COLLECT_LITERAL = '"/u/e"';
 
 export interface ServedScript {
@@ -62,4 +65,23 @@ export function etagMatches(header: string | null, etag: string): boolean {
   if (!header) return false;
   if (header.trim() === '*') return true;
   return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+}
+
+/** `GET`/`HEAD` on the script route: gzip when accepted, 304 on a matching ETag. */
+export async function scriptReply(script: (() => Promise<ServedScript | null>) | null, request: Request): Promise<Reply> {
+  const served = script ? await script() : null;
+  if (!served) throw new RelayError(404, 'not_built', 'the tracker is not built; run `npm run build`');
+  const gzip = served.gzip && acceptsGzip(request.headers.get('accept-encoding')) ? served.gzip : null;
+  const etag = gzip ? served.gzipEtag : served.etag;
+  const headers: Record<string, string> = {
+    'content-type': 'text/javascript; charset=utf-8',
+    // A fixed URL cannot be immutable: cache for an hour, revalidate cheaply with the ETag.
+    'cache-control': 'public, max-age=3600, stale-while-revalidate=86400',
+    etag,
+    vary: 'Accept-Encoding',
+  };
+  if (gzip) headers['content-encoding'] = 'gzip';
+  if (etagMatches(request.headers.get('if-none-match'), etag)) return new Reply(304, headers);
+  if (request.method === 'HEAD') return new Reply(200, headers);
+  return new Reply(200, headers, gzip ?? served.body);
 }

@@ -1,0 +1,39 @@
+/** `GET /healthz`: spool depth and age, upstream state, rejects by reason. Public: no upstream text beyond what the forwarder status carries. */
+import type { ForwarderStatus } from '../delivery/forwarder.ts';
+import type { Spool } from '../delivery/spool.ts';
+import { json, type Reply } from './reply.ts';
+
+export interface HealthOptions {
+  spool: Spool;
+  forwarderStatus?: (() => ForwarderStatus) | undefined;
+  mode: string;
+  upstreamHost?: string | undefined;
+  rejects: Readonly<Record<string, number>>;
+  now: () => number;
+}
+
+export function healthReply(options: HealthOptions): Reply {
+  const stats = options.spool.stats();
+  const fwd = options.forwarderStatus?.();
+  const t = options.now();
+  const body = {
+    status: fwd && fwd.consecutiveFailures > 0 ? 'degraded' : 'ok',
+    mode: options.mode,
+    spool: { depth: stats.depth, bytes: stats.bytes, oldestUnsentAgeMs: stats.oldestAt === undefined ? null : Math.max(0, t - stats.oldestAt) },
+    upstream: fwd
+      ? {
+          host: options.upstreamHost ?? null,
+          state: fwd.state,
+          lastStatus: fwd.lastStatus ?? null,
+          lastError: fwd.lastError ?? null,
+          lastSuccessAgeMs: fwd.lastSuccessAt === undefined ? null : t - fwd.lastSuccessAt,
+          consecutiveFailures: fwd.consecutiveFailures,
+          sentEvents: fwd.sentEvents,
+          sentRequests: fwd.sentRequests,
+          deadLettered: fwd.deadLettered,
+        }
+      : null,
+    rejects: options.rejects,
+  };
+  return json(200, body);
+}

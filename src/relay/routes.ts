@@ -1,0 +1,99 @@
+/**
+ * Routing: which path and method go to which answer, and the one place a failure becomes an
+ * answer (errors.ts) and a count in the reject log. Paths that are not the relay's go to
+ * `fallback` (the Node adapter serves static files there) or get 404.
+ */
+import type { Logger } from '../delivery/log.ts';
+import { RelayError, errorCode, errorReply } from './errors.ts';
+import { eventsData, eventsPage, eventsStream } from './events-page.ts';
+import type { EventFeed } from './feed.ts';
+import type { ConnInfo, Ingest } from './ingest.ts';
+import type { OriginPolicy } from './origin.ts';
+import type { RejectLog } from './reject-log.ts';
+import type { Reply } from './reply.ts';
+
+export interface RelayPaths {
+  /** The tracker script (default `/u.js`). */
+  script: string;
+  /** Events from the tracker (default `/u/e`). */
+  collect: string;
+  /** The `<noscript>` pixel (default `/u/p.gif`). */
+  pixel: string;
+  /** What the official Usermaven SDK posts to (default `/api/v1/event`). */
+  official: string;
+  /** The live events page (default `/_events`; also `/data` and `/stream` below it). */
+  events: string;
+  /** Health check (default `/healthz`). */
+  health: string;
+}
+
+export const DEFAULT_PATHS: RelayPaths = {
+  script: '/u.js',
+  collect: '/u/e',
+  pixel: '/u/p.gif',
+  official: '/api/v1/event',
+  events: '/_events',
+  health: '/healthz',
+};
+
+export interface Router {
+  answer(request: Request, conn?: ConnInfo): Promise<Reply | Response>;
+  handles(pathname: string): boolean;
+}
+
+export interface RouterOptions {
+  paths: RelayPaths;
+  ingest: Ingest;
+  origins: OriginPolicy;
+  script: (request: Request) => Promise<Reply>;
+  health: () => Reply;
+  /** When set, the `/_events` routes exist. */
+  feed?: EventFeed | undefined;
+  mode: string;
+  fallback?: ((request: Request) => Response | Promise<Response>) | undefined;
+  rejects: RejectLog;
+  log: Logger;
+}
+
+export function createRouter(options: RouterOptions): Router {
+  const { paths, ingest, origins, feed, rejects, log } = options;
+  const eventsRoutes = feed ? [paths.events, `${paths.events}/data`, `${paths.events}/stream`] : [];
+  const own = new Set([paths.script, paths.collect, paths.pixel, paths.official, paths.health, ...eventsRoutes]);
+
+  const answer = async (request: Request, conn: ConnInfo = {}): Promise<Reply | Response> => {
+    const url = conn.url ?? new URL(request.url);
+    const route = url.pathname;
+    // Any request may close a reject-count window, so counts are logged even after a flood ends.
+    rejects.tick();
+    try {
+      if (!own.has(route)) {
+        if (options.fallback) return await options.fallback(request);
+        throw new RelayError(404, 'not_found', `no route ${route}`);
+      }
+      const method = request.method;
+      if (route === paths.collect || route === paths.official) {
+        if (method === 'OPTIONS') return origins.preflight(request, url);
+        if (method !== 'POST') throw methodNotAllowed('POST');
+        return await ingest.collect(request, url, conn, route === paths.official);
+      }
+      if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed('GET');
+      if (route === paths.script) return await options.script(request);
+      if (route === paths.pixel) return await ingest.pixel(request, url, conn);
+      if (route === paths.health) return options.health();
+      if (route === paths.events) return eventsPage(paths.events, options.mode);
+      if (route === `${paths.events}/data`) return eventsData(feed!);
+      if (route === `${paths.events}/stream`) return eventsStream(feed!, request.signal);
+      throw new RelayError(404, 'not_found', `no route ${route}`);
+    } catch (error) {
+      const res = errorReply(error, route);
+      const code = errorCode(error);
+      if (code === 'internal') log.error('request failed', { route, reason: error instanceof Error ? error.message : String(error) });
+      else rejects.count(code, route, res.status, error instanceof Error ? error.message : '');
+      return res;
+    }
+  };
+
+  return { answer, handles: (pathname) => own.has(pathname) };
+}
+
+const methodNotAllowed = (allow: string) => new RelayError(405, 'method', `use ${allow}`, { allow: allow === 'GET' ? 'GET, HEAD' : 'POST, OPTIONS' });
