@@ -37,6 +37,29 @@ describe('the relay process', () => {
     expect(report.acked).toBeGreaterThan(0);
   });
 
+  it('refuses a second relay on the same DATA_DIR with one line naming the first, which keeps serving and loses nothing', async () => {
+    const first = await startCli(cliEnv(upstream, data.dir));
+    children.push(first);
+    const load = startLoad({ target: () => first.url, visitors: 4, maxEvents: 300 });
+    await load.waitAcked(50);
+    const refused = await startCli(cliEnv(upstream, data.dir)).then(
+      (second) => {
+        children.push(second);
+        return null;
+      },
+      (error: Error) => error.message,
+    );
+    expect(refused).not.toBeNull();
+    const [head, ...printed] = refused!.split('\n').filter(Boolean);
+    expect(head).toBe('relay exited (1) before listening:');
+    expect(printed).toHaveLength(1);
+    expect(printed[0]).toMatch(new RegExp(`^umbeacon serve: .* is in use by pid ${first.child.pid} \\(since [^)]+\\); one process per directory`));
+    await load.waitAcked(300);
+    await load.stop();
+    await upstream.waitFor(() => missingUpstream(load, upstream.eventIds()).length === 0, 30_000);
+    expect(outOfOrder(load, upstream.events)).toEqual([]);
+  });
+
   it('drains the spool and exits 0 on SIGTERM', async () => {
     upstream.fail(503);
     const relay = await startCli(cliEnv(upstream, data.dir, { DRAIN_MS: '10000' }));

@@ -8,6 +8,7 @@
  *                                                                                  (checkpoint.ts)
  *   dead-letter.ndjson         {"at":…,"reason":…,"event":{…}} — records the upstream refused
  *                                                                                  (dead-letter.ts)
+ *   owner-<n>.lock             the process that has the directory open             (lock.ts)
  *
  * Who does what: `recovery.ts` rebuilds the ledger on open; `writer.ts` appends with group
  * commit and rotates segments; `reader.ts` hands out batches from the head; this file wires
@@ -22,6 +23,8 @@
  *   records are read from disk when sent.
  *
  * Invariants:
+ * 0. One process has the directory open at a time (lock.ts); a second open is refused, and a
+ *    lock left by a dead process is taken over.
  * 1. A record is acknowledged only after its whole line is synced, so after a crash or power
  *    cut only an unacknowledged tail can be torn. Recovery cuts it off and logs it.
  * 2. Records are appended in order and handed out in order; the checkpoint only moves forward.
@@ -43,6 +46,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import type { Spool } from '../spool.ts';
 import { writeCheckpoint } from './checkpoint.ts';
 import { appendDeadLetter } from './dead-letter.ts';
+import { acquireLock } from './lock.ts';
 import { statsOf } from './ledger.ts';
 import { createReader, type Cursor } from './reader.ts';
 import { recover } from './recovery.ts';
@@ -74,9 +78,16 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
   const checkpointPath = join(dir, 'checkpoint.json');
   const deadLetterPath = join(dir, 'dead-letter.ndjson');
   await mkdir(dir, { recursive: true });
+  const lock = await acquireLock(dir);
 
-  const ledger = await recover(dir, checkpointPath, segmentBytes, log);
-  const writer = await createWriter({ dir, ledger, segmentBytes, maxBytes: options.maxBytes ?? Infinity, now, log });
+  let ledger, writer;
+  try {
+    ledger = await recover(dir, checkpointPath, segmentBytes, log);
+    writer = await createWriter({ dir, ledger, segmentBytes, maxBytes: options.maxBytes ?? Infinity, now, log });
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
   const reader = createReader(dir, ledger, log);
   let closed = false;
 
@@ -121,6 +132,7 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
       closed = true;
       await writer.close();
       await reader.close();
+      await lock.release();
     },
   };
 }

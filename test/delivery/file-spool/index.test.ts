@@ -1,11 +1,12 @@
 import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createFileSpool, type FileSpool } from '../../../src/delivery/file-spool/index.ts';
 import type { Logger } from '../../../src/delivery/log.ts';
 import { createMemorySpool } from '../../../src/delivery/memory-spool.ts';
 import { SpoolFullError, type Spool } from '../../../src/delivery/spool.ts';
+import { buildSpoolOnce, spoolProcess } from '../../support/spool-process.ts';
 
 let dir: string;
 let lines: { level: string; msg: string; fields?: Record<string, unknown> }[];
@@ -27,6 +28,7 @@ async function drainAll(spool: Spool, batch = 7): Promise<string[]> {
   return out;
 }
 
+beforeAll(() => buildSpoolOnce(), 120_000);
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'umbeacon-spool-'));
   lines = [];
@@ -95,13 +97,15 @@ describe('file spool', () => {
   });
 
   it('survives a crash without close (nothing acked is lost)', async () => {
-    const spool = await open();
-    await spool.append([rec(0), rec(1)]);
-    // no close(): a SIGKILL leaves the files exactly like this
+    // Another process appends and is SIGKILLed with the directory open: its files, lock
+    // included, stay exactly as they were.
+    const child = spoolProcess(dir, `const spool = await createFileSpool({ dir });
+await spool.append(${JSON.stringify([rec(0), rec(1)])});
+process.kill(process.pid, 'SIGKILL');`);
+    expect((await child.exited).signal).toBe('SIGKILL');
     const again = await open();
     expect(await drainAll(again)).toEqual([rec(0), rec(1)]);
     await again.close();
-    await spool.close();
   });
 
   it('skips a truncated last record after a power cut and says what it skipped', async () => {
