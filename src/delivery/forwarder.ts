@@ -15,39 +15,13 @@
  * drive it.
  */
 import { LIMITS } from '../shared/event.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { deliverBatch, type Failure } from './deliver.ts';
 import { silentLogger, type Logger } from './log.ts';
 import type { Spool } from './spool.ts';
 import { retryDelayMs, type SendResult, type Upstream } from './upstream.ts';
 
-export interface Clock {
-  now(): number;
-  /** Resolve after `ms`, or early when `signal` aborts. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
-}
-
-/**
- * A clock on real timers. `keepAlive()` is asked as each wait starts; when it says no, the
- * timer does not hold the process open (the Node client is idle with nothing to send).
- */
-export function timerClock(keepAlive: () => boolean = () => true): Clock {
-  return {
-    now: Date.now,
-    sleep: (ms, signal) =>
-      new Promise<void>((resolve) => {
-        if (signal.aborted) return resolve();
-        const done = () => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = setTimeout(done, ms);
-        if (!keepAlive()) (timer as { unref?: () => void }).unref?.();
-        signal.addEventListener('abort', done, { once: true });
-      }),
-  };
-}
-
-export const systemClock: Clock = timerClock();
+export { systemClock, timerClock, type Clock } from './clock.ts';
 
 export interface ForwarderOptions {
   spool: Spool;
@@ -120,6 +94,8 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
 
   const status: ForwarderStatus = { state: 'stopped', consecutiveFailures: 0, sentEvents: 0, sentRequests: 0, deadLettered: 0 };
   let running = false;
+  // Aborted by stop(): cuts the request in flight and ends the batch being delivered.
+  let halt = new AbortController();
   let loop: Promise<void> | null = null;
   let draining = 0;
   let drainDeadline = 0;
@@ -136,7 +112,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     for (const w of drainWaiters) w();
   };
 
-  const recordFailure = (result: Exclude<SendResult, { kind: 'ok' }>) => {
+  const recordFailure = (result: Failure) => {
     status.consecutiveFailures++;
     status.lastError = result.reason;
     // Log changes, not every retry: the first failure, a new status, and then every 10th.
@@ -145,10 +121,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     }
     status.lastStatus = result.status;
   };
-  const recordSuccess = (result: SendResult, events: number) => {
-    if (status.consecutiveFailures > 0) log.info('upstream recovered', { host: upstream.host, status: result.status, after: status.consecutiveFailures });
+  const recordSuccess = (events: number, answered: number) => {
+    if (status.consecutiveFailures > 0) log.info('upstream recovered', { host: upstream.host, status: answered, after: status.consecutiveFailures });
     status.consecutiveFailures = 0;
-    status.lastStatus = result.status;
+    status.lastStatus = answered;
     status.lastSuccessAt = clock.now();
     status.sentEvents += events;
     status.sentRequests++;
@@ -156,35 +132,27 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
 
   /** Deliver one spool batch completely (dead-lettering what the upstream refuses); false if stopped. */
   const deliver = async (records: string[]): Promise<boolean> => {
-    // Work list of chunks still to send, in order; a refused chunk is replaced by its halves.
-    const pending: string[][] = [records];
-    while (pending.length > 0) {
-      if (!running) return false;
-      const chunk = pending[0]!;
-      status.state = 'sending';
-      const result = await upstream.send(`[${chunk.join(',')}]`);
-      if (result.kind === 'ok') {
-        recordSuccess(result, chunk.length);
-        pending.shift();
-        continue;
-      }
-      if (result.kind === 'reject' && !isCredentialProblem(result.status)) {
-        status.lastStatus = result.status;
-        status.lastError = result.reason;
-        if (chunk.length === 1) {
-          await spool.deadLetter(chunk[0]!, result.reason);
-          status.deadLettered++;
-          log.warn('dead letter', { status: result.status, reason: result.reason, event_id: eventIdOf(chunk[0]!) });
-          pending.shift();
-        } else {
-          const mid = Math.ceil(chunk.length / 2);
-          pending.splice(0, 1, chunk.slice(0, mid), chunk.slice(mid));
-        }
-        continue;
-      }
-      recordFailure(result);
-      const delay = retryDelay(result.kind === 'retry' ? result : { kind: 'retry', status: result.status, reason: result.reason }, status.consecutiveFailures);
-      await pause(delay);
+    status.state = 'sending';
+    const result = await deliverBatch(records, {
+      send: (body, signal) => upstream.send(body, signal),
+      sleep: (ms) => pause(ms),
+      signal: halt.signal,
+      onFailure: (failure) => {
+        recordFailure(failure);
+        return retryDelay(asRetry(failure), status.consecutiveFailures);
+      },
+      onAccepted: (from, to, answered) => recordSuccess(to - from, answered),
+      onRefused: (_index, refusal) => {
+        status.lastStatus = refusal.status;
+        status.lastError = refusal.reason;
+      },
+    });
+    if (result.outcome !== 'done') return false;
+    for (const index of result.refused) {
+      const { status: answered, reason } = result.refusal!;
+      await spool.deadLetter(records[index]!, reason);
+      status.deadLettered++;
+      log.warn('dead letter', { status: answered, reason, event_id: eventIdOf(records[index]!) });
     }
     return true;
   };
@@ -236,12 +204,14 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     start() {
       if (running) return;
       running = true;
+      halt = new AbortController();
       status.state = 'idle';
       kicked = true;
       loop = run();
     },
     async stop() {
       running = false;
+      halt.abort();
       rouse();
       await loop;
       loop = null;
@@ -279,9 +249,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   return forwarder;
 }
 
-/** Wrong key/token or wrong URL: no event is to blame, so never dead-letter for these. */
-function isCredentialProblem(status: number): boolean {
-  return status === 401 || status === 403 || status === 404;
+/** Every failure waits like a retry: a wrong credential or URL is retried like an outage (and logged). */
+function asRetry(failure: Failure): Extract<SendResult, { kind: 'retry' }> {
+  return failure.kind === 'retry' ? failure : { kind: 'retry', status: failure.status, reason: failure.reason };
 }
 
 function eventIdOf(record: string): string | undefined {

@@ -29,8 +29,11 @@ export type SendResult =
   | { kind: 'reject'; status: number; reason: string };
 
 export interface Upstream {
-  /** POST a JSON array (already serialized) to the s2s endpoint. Never throws. */
-  send(body: string): Promise<SendResult>;
+  /**
+   * POST a JSON array (already serialized) to the s2s endpoint. Never throws. Aborting `signal`
+   * cuts the request (the answer is a retry with status 0).
+   */
+  send(body: string, signal?: AbortSignal): Promise<SendResult>;
   /** Host of the upstream, safe to log. */
   readonly host: string;
 }
@@ -50,9 +53,12 @@ export function createUpstream(options: UpstreamOptions): Upstream {
 
   return {
     host: base.host,
-    async send(body) {
+    async send(body, signal) {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), timeoutMs);
+      const cut = () => controller.abort();
+      if (signal?.aborted) cut();
+      else signal?.addEventListener('abort', cut, { once: true });
       try {
         const res = await doFetch(href, {
           method: 'POST',
@@ -73,15 +79,23 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         }
         return { kind: 'reject', status: res.status, reason };
       } catch (error) {
-        const reason = controller.signal.aborted
+        const reason = signal?.aborted
+          ? 'upstream request cut short (stopping)'
+          : controller.signal.aborted
           ? `upstream timed out after ${timeoutMs} ms`
           : redact(`upstream unreachable: ${describeNetworkError(error)}`, secrets);
         return { kind: 'retry', status: 0, reason };
       } finally {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', cut);
       }
     },
   };
+}
+
+/** Wrong key/token or wrong URL: no event is to blame, so these never count as a refusal of events. */
+export function isCredentialProblem(status: number): boolean {
+  return status === 401 || status === 403 || status === 404;
 }
 
 /** 5xx, 408 and 429 are worth retrying; every other 4xx is the batch's fault. */

@@ -331,13 +331,7 @@ class ArraySplitter implements Splitter {
   private takeRecord(end: number): RawRecord {
     const record: RawRecord = this.overflow
       ? { text: '', line: this.elementLine, start: this.elementStart, end, endLine: this.line, problem: `element is longer than ${this.maxBytes} bytes` }
-      : {
-          text: (this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts)).toString('utf8').trim(),
-          line: this.elementLine,
-          start: this.elementStart,
-          end,
-          endLine: this.line,
-        };
+      : { text: (this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts)).toString('utf8').trim(), line: this.elementLine, start: this.elementStart, end, endLine: this.line };
     this.parts = [];
     this.partsBytes = 0;
     this.overflow = false;
