@@ -1,7 +1,9 @@
 /** Small reads of browser state the scenarios share. */
 import type { BrowserContext, Page } from '@playwright/test';
 
-export const ANON_COOKIE = '__eventn_id';
+import { ANON_COOKIE } from '../../src/shared/visitor-id.ts';
+
+export { ANON_COOKIE };
 
 /**
  * Resolves once u.js has replaced the stub (the stub has no `track` method). When it does

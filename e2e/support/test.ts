@@ -66,7 +66,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
       const stack = await startStack();
       await use(stack);
       await stack.close();
-      // SPEC.md: the token never reaches "a log line or an error message" either.
+      // The server token never reaches a log line or an error message either.
       expect(stack.relay.log(), 'relay output contains the server token').not.toContain(SERVER_TOKEN);
     },
     { scope: 'worker', timeout: 30_000 },

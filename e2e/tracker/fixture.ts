@@ -7,7 +7,7 @@ import type { InboundEvent } from '../../src/shared/event.ts';
 import { startCapture, type Capture } from './capture.ts';
 
 export { expect };
-export const ANON = '__eventn_id';
+export { ANON_COOKIE as ANON } from '../../src/shared/visitor-id.ts';
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 type Attrs = Record<string, string | null>;

@@ -1,4 +1,4 @@
-import { ANON_COOKIE, isAnonymousId } from '../shared/event.ts';
+import { visitorIdFrom } from '../shared/visitor-id.ts';
 
 /** Anything that carries request headers: a Web `Request`, a Node `IncomingMessage`, or alike. */
 export type RequestLike =
@@ -22,21 +22,7 @@ export type RequestLike =
  *   });
  */
 export function anonymousIdFrom(request: RequestLike | string | null | undefined): string | undefined {
-  const header = typeof request === 'string' ? request : cookieHeader(request);
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq === -1 || part.slice(0, eq).trim() !== ANON_COOKIE) continue;
-    let value = part.slice(eq + 1).trim();
-    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
-    try {
-      value = decodeURIComponent(value);
-    } catch {
-      continue; // malformed %-escape: not a value the tracker or the relay wrote
-    }
-    if (isAnonymousId(value)) return value;
-  }
-  return undefined;
+  return visitorIdFrom(typeof request === 'string' ? request : cookieHeader(request));
 }
 
 function cookieHeader(request: RequestLike | null | undefined): string | undefined {

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseTrustProxy } from '../relay/client-ip.ts';
 import { DEFAULT_PATHS, type RelayPaths } from '../relay/handler.ts';
-import { ConfigError, checkCredentials, parseAllowedOrigins, parsePaths, parseUpstreamUrl, parseWholeNumber } from '../relay/settings.ts';
+import { ConfigError, checkCredentials, parseAllowedOrigins, parseCookieDomain, parsePaths, parseUpstreamUrl, parseWholeNumber } from '../relay/settings.ts';
 import { DEFAULT_UPSTREAM_URL } from '../delivery/upstream.ts';
 
 export { ConfigError };
@@ -25,6 +25,8 @@ export interface RelayConfig {
   /** Raw TRUST_PROXY value (see src/relay/client-ip.ts for the grammar). */
   trustProxy: string;
   allowedOrigins: string[];
+  /** `Domain` of the visitor cookie (`example.com`); undefined = the tracker's, else host-only. */
+  cookieDomain?: string | undefined;
   /** Events per second per client IP; 0 = off. */
   rateLimit: number;
   /** Cap on unsent events on disk, in MB. */
@@ -50,6 +52,7 @@ export const SETTINGS = [
   { env: 'SITE_DIR', flag: '--site-dir <dir>', help: 'static files served next to the relay', def: '../node/public' },
   { env: 'TRUST_PROXY', flag: '--trust-proxy <list>', help: 'proxies to believe: hop count, IPs/CIDRs, loopback, private', def: 'false' },
   { env: 'ALLOWED_ORIGINS', flag: '--allowed-origins <list>', help: 'comma-separated origins allowed to post (empty = any)', def: '' },
+  { env: 'COOKIE_DOMAIN', flag: '--cookie-domain <domain>', help: 'Domain of the visitor cookie, e.g. example.com (default: the one the tracker found, else host-only)', def: '' },
   { env: 'RATE_LIMIT', flag: '--rate-limit <n>', help: 'events per second per client IP (0 = off)', def: '100' },
   { env: 'DATA_MAX_MB', flag: '--data-max-mb <n>', help: 'cap on unsent events on disk; over it, 503', def: '1024' },
   { env: 'EVENTS_PAGE', flag: '--events-page <on|off>', help: 'live /_events page (default: on without credentials)', def: '' },
@@ -106,6 +109,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   }
 
   const allowedOrigins = parseAllowedOrigins(get('ALLOWED_ORIGINS'));
+  const cookieDomain = parseCookieDomain(get('COOKIE_DOMAIN'));
   const paths = parsePaths(get);
 
   const eventsRaw = get('EVENTS_PAGE').toLowerCase();
@@ -128,6 +132,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     siteDir,
     trustProxy,
     allowedOrigins,
+    cookieDomain,
     rateLimit: int('RATE_LIMIT', 0, 1_000_000),
     dataMaxMb: int('DATA_MAX_MB', 1, 10_000_000),
     paths,

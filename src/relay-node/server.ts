@@ -116,6 +116,7 @@ export async function createRelayStack(options: StartOptions = {}): Promise<Rela
     script: scriptLoader(options.scriptFile ?? findTrackerFile(), logger),
     paths: config.paths,
     allowedOrigins: config.allowedOrigins,
+    cookieDomain: config.cookieDomain,
     trustProxy: parseTrustProxy(config.trustProxy),
     rateLimit: config.rateLimit,
     ...(feed ? { feed } : {}),

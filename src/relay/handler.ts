@@ -35,6 +35,12 @@ export interface RelayOptions {
   /** The built tracker source (e.g. read from `public/u.js`); null when not built. */
   script?: () => string | null | Promise<string | null>;
   paths?: Partial<RelayPaths>;
+  /**
+   * `Domain` of the visitor cookie the relay sets (`example.com`), for requests to that host or
+   * below it. Unset: the domain the tracker reports it put its cookie on, else host-only
+   * (see `cookieDomain` in src/shared/visitor-id.ts).
+   */
+  cookieDomain?: string | undefined;
   /** Origins (`https://example.com`) allowed to post; empty = any. Same-origin always passes. */
   allowedOrigins?: readonly string[];
   trustProxy?: TrustProxy;
@@ -99,6 +105,7 @@ export function createRelay(options: RelayOptions): RelayHandler {
     onStored: options.onStored,
     feed: options.feed,
     rateLimit: options.rateLimit ?? 100,
+    cookieDomain: options.cookieDomain,
     trust,
     origins,
     log,

@@ -4,16 +4,16 @@
  * by client address → enrich → drop recent duplicates → durable append → cookie. A 2xx leaves
  * here only after the spool's `append` resolved.
  */
-import { LIMITS, ANON_COOKIE, isAnonymousId } from '../shared/event.ts';
+import { LIMITS } from '../shared/event.ts';
+import { ANON_COOKIE, anonymousIdOf, cookieDomain, officialCookieDomain, officialCookieName, visitorCookie, visitorIdFrom } from '../shared/visitor-id.ts';
 import type { Logger } from '../delivery/log.ts';
 import type { Spool } from '../delivery/spool.ts';
-import { anonCookie, anonymousIdOf, readCookie } from './cookie.ts';
 import { clientAddress, type TrustProxy } from './client-ip.ts';
 import { createDedupeWindow } from './dedupe.ts';
 import { enrich } from './enrich.ts';
 import { RelayError } from './errors.ts';
 import type { EventFeed } from './feed.ts';
-import { fromOfficial, officialCookieName } from './official.ts';
+import { fromOfficial } from './official.ts';
 import { corsHeaders, type OriginPolicy } from './origin.ts';
 import { GIF, pixelEvent } from './pixel.ts';
 import { createRateLimiter } from './rate-limit.ts';
@@ -36,6 +36,8 @@ export interface IngestOptions {
   feed?: EventFeed | undefined;
   /** Events per second per client IP; 0 = off. */
   rateLimit: number;
+  /** `COOKIE_DOMAIN`: see `cookieDomain` in src/shared/visitor-id.ts. */
+  cookieDomain?: string | undefined;
   trust: TrustProxy;
   origins: OriginPolicy;
   log: Logger;
@@ -87,7 +89,7 @@ export function createIngest(options: IngestOptions): Ingest {
     corsHeaders(headers, origin);
     const id = anonymousIdOf(events);
     const cookieName = official ? officialCookieName(apiKey ?? '') : ANON_COOKIE;
-    const cookies = id && cookieName ? [anonCookie(id, { secure: origins.isSecure(request, url), name: cookieName })] : [];
+    const cookies = id && cookieName ? [visitorCookie(id, { secure: origins.isSecure(request, url), name: cookieName, domain: visitorDomain(request, url, official) })] : [];
     const body = official ? '{"status":"ok"}' : `{"status":"ok","stored":${stored.stored},"duplicates":${stored.duplicates}}`;
     return new Reply(200, headers, body, cookies);
   }
@@ -127,12 +129,23 @@ export function createIngest(options: IngestOptions): Ingest {
     const headers = { 'content-type': 'image/gif', 'cache-control': 'no-store, max-age=0' };
     if (request.method === 'HEAD') return new Reply(200, headers);
     const event = pixelEvent(url, request.headers.get('referer'));
-    let id = readCookie(request.headers.get('cookie'));
-    if (!isAnonymousId(id)) id = newId();
+    const id = visitorIdFrom(request.headers.get('cookie')) ?? newId();
     event['user'] = { anonymous_id: id };
     checkEvent(event, 0);
     await store([event], request, ip, options.apiKey ?? 'local');
-    return new Reply(200, headers, GIF, [anonCookie(id, { secure: origins.isSecure(request, url) })]);
+    return new Reply(200, headers, GIF, [visitorCookie(id, { secure: origins.isSecure(request, url), domain: visitorDomain(request, url, false) })]);
+  }
+
+  /**
+   * The `Domain` of the visitor cookie for this request (src/shared/visitor-id.ts has the rule).
+   * The tracker reports its cookie's domain as `d` in the query of /u/e (a `<noscript>` pixel
+   * may carry one in its src too); on the official SDK's route the relay follows that SDK's
+   * own choice.
+   */
+  function visitorDomain(request: Request, url: URL, official: boolean): string | undefined {
+    const host = origins.host(request, url);
+    if (official) return officialCookieDomain(host, options.cookieDomain);
+    return cookieDomain(host, { configured: options.cookieDomain, reported: url.searchParams.get('d') });
   }
 
   let warnedProxy = false;

@@ -10,7 +10,6 @@
  * cookie `__eventn_id_${key}`. Extra query parameters (`cookie_policy`, `ip_policy`) are
  * optional.
  */
-import { ANON_COOKIE } from '../shared/event.ts';
 import type { JsonObject } from './validate.ts';
 
 /** `utc_time` → `_timestamp`; everything else passes through to the common validation. */
@@ -20,10 +19,4 @@ export function fromOfficial(event: JsonObject): JsonObject {
   const { utc_time: _dropped, ...rest } = event;
   const at = Date.parse(utc);
   return Number.isNaN(at) ? rest : { ...rest, _timestamp: at };
-}
-
-/** The cookie the official SDK reads its anonymous id from. */
-export function officialCookieName(apiKey: string): string | undefined {
-  // Only keys that are safe as a cookie name (RFC 6265 §4.1.1 token characters we expect).
-  return /^[A-Za-z0-9_-]{1,100}$/.test(apiKey) ? `${ANON_COOKIE}_${apiKey}` : undefined;
 }

@@ -15,6 +15,8 @@ export interface OriginPolicy {
   preflight(request: Request, url: URL): Reply;
   /** `Secure` when the browser talks https to us or, behind a trusted proxy, to the proxy. */
   isSecure(request: Request, url: URL): boolean;
+  /** The host name the browser asked for (no port): `X-Forwarded-Host` behind a trusted proxy. */
+  host(request: Request, url: URL): string;
 }
 
 export function createOriginPolicy(allowedOrigins: readonly string[], trust: TrustProxy): OriginPolicy {
@@ -58,6 +60,10 @@ export function createOriginPolicy(allowedOrigins: readonly string[], trust: Tru
       };
       corsHeaders(headers, origin);
       return new Reply(204, headers);
+    },
+    host(request, url) {
+      const forwarded = trust.enabled ? request.headers.get('x-forwarded-host')?.split(',')[0]?.trim() : undefined;
+      return forwarded ? forwarded.replace(/:\d+$/, '').toLowerCase() : url.hostname;
     },
     isSecure(request, url) {
       if (url.protocol === 'https:') return true;

@@ -6,6 +6,7 @@
  */
 import { DEFAULT_PATHS, type RelayPaths } from './handler.ts';
 import { redact } from '../delivery/upstream.ts';
+import { normalizeDomain } from '../shared/visitor-id.ts';
 
 export class ConfigError extends Error {
   constructor(readonly setting: string, reason: string) {
@@ -49,6 +50,13 @@ export function parseAllowedOrigins(raw: string): string[] {
     if (!parsed || parsed.origin !== origin.replace(/\/$/, '')) throw new ConfigError('ALLOWED_ORIGINS', `"${origin}" is not an origin like https://example.com`);
   }
   return origins;
+}
+
+/** `COOKIE_DOMAIN`: a domain name (`example.com`, a leading dot allowed); '' = unset. */
+export function parseCookieDomain(raw: string): string | undefined {
+  const domain = normalizeDomain(raw);
+  if (raw && !domain) throw new ConfigError('COOKIE_DOMAIN', `"${raw}" is not a domain name like example.com (two labels or more, no scheme or port)`);
+  return domain;
 }
 
 /** The setting that names each route's path. */

@@ -1,6 +1,8 @@
 /**
  * The wire format shared by the tracker, the relay, the client and the importer.
- * Field names follow Usermaven's server-to-server events API (see SPEC.md).
+ * Field names follow Usermaven's server-to-server events API (`POST /api/v1/s2s/event`).
+ * The visitor id has its own module (visitor-id.ts), and so do the rules an event must
+ * pass (event-rules.ts).
  */
 
 export interface UserTraits {
@@ -84,19 +86,6 @@ export interface UpstreamEvent extends InboundEvent {
   event_id: string;
   _timestamp: number;
   source_ip?: string;
-}
-
-/** Name of the anonymous-id cookie, shared with the official Usermaven tracker. */
-export const ANON_COOKIE = '__eventn_id';
-
-/** A UUID (any version), as `crypto.randomUUID()` makes them. */
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** The official tracker's anonymous id: 10 characters of [a-z0-9]. */
-export const OFFICIAL_ID_RE = /^[a-z0-9]{10}$/i;
-
-/** True for a value the relay accepts as an anonymous id and re-issues as a cookie. */
-export function isAnonymousId(value: unknown): value is string {
-  return typeof value === 'string' && (UUID_RE.test(value) || OFFICIAL_ID_RE.test(value));
 }
 
 /** Limits shared by every component; the tracker splits, the relay enforces. */

@@ -1,9 +1,10 @@
 import Cookies from 'js-cookie';
 import { COOKIE_DOMAIN } from './config.ts';
 import { load, save } from './store.ts';
+import { ANON_COOKIE as ANON, COOKIE_DAYS } from '../shared/visitor-id.ts';
 
-/** The anonymous-id cookie, `ANON_COOKIE` in src/shared/event.ts (a unit test keeps them equal). */
-export const ANON = '__eventn_id';
+/** The anonymous-id cookie; its name and lifetime are the relay's (src/shared/visitor-id.ts). */
+export { ANON };
 
 /**
  * A random v4 UUID: a blob URL ends in one, as browsers name blobs with a random v4 UUID
@@ -36,11 +37,10 @@ export const anonymousId = (cookies: Record<string, string>, fresh?: boolean) =>
     : cookies[ANON] || cookies[Object.keys(cookies).find((k) => k.startsWith(ANON))!] || load(ANON) || uuid();
   if (cookies[ANON] != id)
     try {
-      // 400 days: the longest lifetime Chrome keeps (RFC 6265bis, "cookie lifetime limits").
       Cookies.set(ANON, id, {
         // js-cookie's default path is cut out at build time (build.mjs): the tracker sets it
         path: '/',
-        expires: 400,
+        expires: COOKIE_DAYS,
         sameSite: 'Lax',
         secure: location.protocol == 'https:',
         domain: COOKIE_DOMAIN,

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UUID_RE } from '../../src/shared/event.ts';
+import { UUID_RE } from '../../src/shared/visitor-id.ts';
 import { anonymousIdFrom, createClient, type Client, type ClientOptions } from '../../src/client/index.ts';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.ts';
 

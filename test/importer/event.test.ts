@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { UUID_RE } from '../../src/shared/event.ts';
+import { UUID_RE } from '../../src/shared/visitor-id.ts';
 import { convertRecord, idFromText, toMillis } from '../../src/importer/event.ts';
 
 const now = Date.UTC(2026, 0, 1);

@@ -278,6 +278,14 @@ describe('loadConfig', () => {
     }
   });
 
+  it.each([
+    [{}, undefined],
+    [{ COOKIE_DOMAIN: 'shop.example' }, 'shop.example'],
+    [{ COOKIE_DOMAIN: '.Shop.Example' }, 'shop.example'],
+  ])('reads COOKIE_DOMAIN %j as %j', (env, domain) => {
+    expect(loadConfig({ SITE_DIR: site, ...env }).cookieDomain).toBe(domain);
+  });
+
   it('lets flags win over the environment', () => {
     expect(loadConfig({ SITE_DIR: site, PORT: '9000' }, { PORT: '0' }).port).toBe(0);
   });
@@ -295,6 +303,8 @@ describe('loadConfig', () => {
     [{ TRUST_PROXY: 'banana' }, /^TRUST_PROXY: "banana\/32" is not/],
     [{ ALLOWED_ORIGINS: 'shop.example' }, /^ALLOWED_ORIGINS: "shop.example" is not an origin/],
     [{ ALLOWED_ORIGINS: 'https://shop.example/path' }, /^ALLOWED_ORIGINS:/],
+    [{ COOKIE_DOMAIN: 'https://shop.example' }, /^COOKIE_DOMAIN: "https:\/\/shop.example" is not a domain name/],
+    [{ COOKIE_DOMAIN: 'localhost' }, /^COOKIE_DOMAIN: "localhost" is not a domain name/],
     [{ RATE_LIMIT: '-1' }, /^RATE_LIMIT:/],
     [{ DATA_MAX_MB: '0' }, /^DATA_MAX_MB:/],
     [{ COLLECT_PATH: 'u/e' }, /^COLLECT_PATH: "u\/e" is not an absolute URL path/],

@@ -1,6 +1,7 @@
 /**
- * A fake of Usermaven's server-to-server events API, written from SPEC.md ("Upstream"), for
- * tests of everything that forwards: the relay, the Node client, the importer, e2e.
+ * A fake of Usermaven's server-to-server events API (`POST /api/v1/s2s/event`, one event or a
+ * JSON array, answer `{"status":"ok"}`), for tests of everything that forwards: the relay, the
+ * Node client, the importer, e2e.
  *
  * Strict on purpose: only `POST /api/v1/s2s/event?token=KEY.TOKEN` with the configured key and
  * token, and a body that is one event object or a JSON array of objects that each carry a

@@ -29,7 +29,8 @@ export async function makeRelay(mode: Mode, options: Partial<RelayOptions> = {})
       relay,
       spool,
       base,
-      call: (path, init = {}) => relay(new Request(base + path, init as RequestInit), { remoteAddress: '127.0.0.1' }),
+      // A Host header names the site, as the node:http adapter reads it.
+      call: (path, init = {}) => relay(new Request((init.headers?.['host'] ? `http://${init.headers['host']}` : base) + path, init as RequestInit), { remoteAddress: '127.0.0.1' }),
       close: async () => {},
     };
   }

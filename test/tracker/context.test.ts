@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { UUID_RE } from '../../src/shared/event.ts';
+import { UUID_RE } from '../../src/shared/visitor-id.ts';
 
 // The page is stubbed: a cookie jar, storage, screen and window size.
 let cookie: string;

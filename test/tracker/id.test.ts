@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ANON_COOKIE, UUID_RE } from '../../src/shared/event.ts';
+import { ANON_COOKIE, UUID_RE } from '../../src/shared/visitor-id.ts';
 
 /** A document.cookie that keeps name=value pairs and records each write. */
 const fakeDocument = (initial: Record<string, string> = {}, blocked = false) => {
