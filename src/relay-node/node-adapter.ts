@@ -145,15 +145,39 @@ async function send(res: ServerResponse, response: Reply | Response, head: boole
     res.writeHead(response.status, headers);
     res.flushHeaders();
     const reader = response.body.getReader();
-    res.on('close', () => void reader.cancel().catch(() => {}));
+    let closed = false;
+    let resume: (() => void) | null = null;
+    const wake = () => {
+      resume?.();
+      resume = null;
+    };
+    res.on('close', () => {
+      closed = true;
+      wake();
+      void reader.cancel().catch(() => {});
+    });
+    res.on('drain', wake);
+    // The stream errors when it drops a subscriber that fell behind (events-page.ts): end the
+    // connection then, even while waiting for a drain that will not come.
+    reader.closed.catch(() => res.destroy());
     for (;;) {
-      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
-      if (done || !value) break;
-      res.write(value);
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch {
+        res.destroy();
+        return;
+      }
+      if (chunk.done || closed) break;
+      // Back-pressure: read on only once the socket took the last chunk, so a client that
+      // stops reading leaves the backlog in the stream, which bounds it (events-page.ts).
+      if (!res.write(chunk.value) && !closed) await new Promise<void>((r) => (resume = r));
     }
     res.end();
     return;
   }
+  // A body nobody will read (HEAD) is cancelled, so its source lets go at once.
+  if (head && response.body) void response.body.cancel().catch(() => {});
   const buf = response.body && !head ? Buffer.from(await response.arrayBuffer()) : undefined;
   if (buf && !('content-length' in headers)) headers['content-length'] = String(buf.length);
   res.writeHead(response.status, headers);

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseTrustProxy } from '../relay/client-ip.ts';
-import { createEventFeed } from '../relay/feed.ts';
+import { createEventFeed, type EventFeed } from '../relay/feed.ts';
 import { createForwarder, type Forwarder, type ForwarderOptions } from '../delivery/forwarder.ts';
 import { createRelay, DEFAULT_PATHS, type RelayHandler, type RelayPaths } from '../relay/handler.ts';
 import { createJsonLogger, type Logger } from '../delivery/log.ts';
@@ -46,6 +46,8 @@ export interface RelayServer {
   forwarder: Forwarder;
   relay: RelayHandler;
   logger: Logger;
+  /** The live feed behind the events page, when it is on. */
+  feed: EventFeed | undefined;
   /**
    * Stop gracefully: stop accepting, answer requests in flight, send what it can within
    * `drainMs`, keep the rest on disk for the next start.
@@ -60,6 +62,8 @@ export interface RelayStack {
   forwarder: Forwarder;
   relay: RelayHandler;
   logger: Logger;
+  /** The live feed behind the events page, when it is on. */
+  feed: EventFeed | undefined;
   /** Send what it can within `drainMs`, stop forwarding, close the spool. */
   close(drainMs?: number): Promise<{ drained: boolean; left: number }>;
 }
@@ -135,6 +139,7 @@ export async function createRelayStack(options: StartOptions = {}): Promise<Rela
     forwarder,
     relay,
     logger,
+    feed,
     async close(drainMs = config.drainMs) {
       relay.flushLogs();
       const drained = drainMs > 0 ? await forwarder.drain(drainMs) : spool.stats().depth === 0;
@@ -156,7 +161,7 @@ export async function createRelayStack(options: StartOptions = {}): Promise<Rela
  */
 export async function startRelayServer(options: StartOptions = {}): Promise<RelayServer> {
   const stack = await createRelayStack(options);
-  const { config, mode, spool, forwarder, relay, logger } = stack;
+  const { config, mode, spool, forwarder, relay, logger, feed } = stack;
   const feedOn = config.eventsPage;
   let inFlight = 0;
   let idle: (() => void) | null = null;
@@ -209,6 +214,7 @@ export async function startRelayServer(options: StartOptions = {}): Promise<Rela
     forwarder,
     relay,
     logger,
+    feed,
     close(closeOptions = {}) {
       closing ??= (async () => {
         const drainMs = closeOptions.drainMs ?? config.drainMs;

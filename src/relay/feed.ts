@@ -1,7 +1,8 @@
 /**
  * The live feed behind `/_events`: the most recent stored events (a summary of each), counts
  * per type, and subscribers for the page's server-sent-events stream. Memory is bounded: only
- * the last `size` summaries are kept; counts are per type since start (or since `seed`).
+ * the last `size` summaries are kept; counts are per type since start (or since `seed`); at
+ * most `maxSubscribers` listen at once (each stream bounds its own buffer, see events-page.ts).
  */
 export interface EventSummary {
   at: number;
@@ -17,11 +18,18 @@ export interface EventFeed {
   recent(): EventSummary[];
   counts(): Record<string, number>;
   total(): number;
-  subscribe(listener: (batch: EventSummary[]) => void): () => void;
+  /** Null when `maxSubscribers` already listen; otherwise the function that unsubscribes. */
+  subscribe(listener: (batch: EventSummary[]) => void): (() => void) | null;
+  /** How many listen now. */
+  subscribers(): number;
 }
 
-export function createEventFeed(options: { size?: number } = {}): EventFeed {
+/** Live streams open at once; the page is a developer's view, a handful is plenty. */
+export const MAX_SUBSCRIBERS = 64;
+
+export function createEventFeed(options: { size?: number; maxSubscribers?: number } = {}): EventFeed {
   const size = options.size ?? 200;
+  const maxSubscribers = options.maxSubscribers ?? MAX_SUBSCRIBERS;
   const ring: EventSummary[] = [];
   const counts = new Map<string, number>();
   const listeners = new Set<(batch: EventSummary[]) => void>();
@@ -47,9 +55,11 @@ export function createEventFeed(options: { size?: number } = {}): EventFeed {
     counts: () => Object.fromEntries([...counts].sort((a, b) => b[1] - a[1])),
     total: () => total,
     subscribe(listener) {
+      if (listeners.size >= maxSubscribers) return null;
       listeners.add(listener);
-      return () => listeners.delete(listener);
+      return () => void listeners.delete(listener);
     },
+    subscribers: () => listeners.size,
   };
 }
 

@@ -5,12 +5,12 @@
  */
 import type { Logger } from '../delivery/log.ts';
 import { RelayError, errorCode, errorReply } from './errors.ts';
-import { eventsData, eventsPage, eventsStream } from './events-page.ts';
+import { eventsData, eventsPage, eventsStream, STREAM_HEADERS } from './events-page.ts';
 import type { EventFeed } from './feed.ts';
 import type { ConnInfo, Ingest } from './ingest.ts';
 import type { OriginPolicy } from './origin.ts';
 import type { RejectLog } from './reject-log.ts';
-import type { Reply } from './reply.ts';
+import { Reply } from './reply.ts';
 
 export interface RelayPaths {
   /** The tracker script (default `/u.js`). */
@@ -82,7 +82,8 @@ export function createRouter(options: RouterOptions): Router {
       if (route === paths.health) return options.health();
       if (route === paths.events) return eventsPage(paths.events, options.mode);
       if (route === `${paths.events}/data`) return eventsData(feed!);
-      if (route === `${paths.events}/stream`) return eventsStream(feed!, request.signal);
+      // HEAD gets the headers only: a stream opened for it would subscribe and never be read.
+      if (route === `${paths.events}/stream`) return method === 'HEAD' ? new Reply(200, { ...STREAM_HEADERS }) : eventsStream(feed!, request.signal);
       throw new RelayError(404, 'not_found', `no route ${route}`);
     } catch (error) {
       const res = errorReply(error, route);

@@ -5,7 +5,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MAX_SUBSCRIBERS } from '../../src/relay/feed.ts';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.ts';
 import { startTestRelay, tempDir, type InProcessRelay } from '../support/fault-relay.ts';
 import { bodyOf, rawRequest } from '../support/fault-socket.ts';
@@ -135,6 +137,82 @@ describe('abusive HTTP', () => {
     const trace = await rawRequest(relay.port, 'TRACE /u/e HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(trace.status).toBe(405);
     await stillServing();
+  });
+});
+
+describe('the live events stream', () => {
+  /** A raw GET of the stream; `headers` resolves with the status line once the answer starts. */
+  function openStream(port: number, localAddress = '127.0.0.1') {
+    const socket = connect({ port, host: '127.0.0.1', localAddress });
+    let text = '';
+    const headers = new Promise<string>((resolve) => {
+      const onData = (d: Buffer) => {
+        text += d.toString('latin1');
+        if (text.includes('\r\n\r\n')) {
+          socket.off('data', onData);
+          resolve(text);
+        }
+      };
+      socket.on('data', onData);
+      socket.on('close', () => resolve(text));
+    });
+    socket.on('error', () => {});
+    const closed = new Promise<void>((r) => socket.on('close', () => r()));
+    socket.write('GET /_events/stream HTTP/1.1\r\nHost: x\r\n\r\n');
+    return { socket, headers, closed };
+  }
+
+  it('subscribes nothing for HEAD', async () => {
+    relay = await start({ eventsPage: true });
+    for (let i = 0; i < 200; i++) {
+      const answer = await send(relay.url + '/_events/stream', 'HEAD', {});
+      expect(answer.status).toBe(200);
+      expect(answer.headers['content-type']).toMatch(/^text\/event-stream/);
+    }
+    expect(relay.feed!.subscribers()).toBe(0);
+    const stream = openStream(relay.port);
+    expect(await stream.headers).toMatch(/^HTTP\/1\.1 200/);
+    expect(relay.feed!.subscribers()).toBe(1);
+    stream.socket.destroy();
+  });
+
+  it('drops a subscriber that stops reading, and closes its connection', async () => {
+    relay = await start({ eventsPage: true });
+    const stream = openStream(relay.port);
+    await stream.headers;
+    stream.socket.pause();
+    expect(relay.feed!.subscribers()).toBe(1);
+    // ~300 kB of summaries per push; loopback's socket buffers take a few MB before the
+    // relay's own bounded buffer fills. Give up after 64 MB (the relay before the fix
+    // buffered all of it).
+    const page = '/' + 'p'.repeat(3000);
+    let pushed = 0;
+    while (relay.feed!.subscribers() > 0 && pushed < 64 * 1024 * 1024) {
+      relay.feed!.push(Array.from({ length: 100 }, () => ({ event_type: 'flood', event_id: crypto.randomUUID(), doc_path: page, user: {} })));
+      pushed += 100 * 3100;
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(relay.feed!.subscribers()).toBe(0);
+    // The relay ended the connection: reading again, the client gets what was in flight, then EOF.
+    stream.socket.resume();
+    await stream.closed;
+    await stillServing();
+  });
+
+  it('caps the number of open streams with a 503 and Retry-After', async () => {
+    relay = await start({ eventsPage: true });
+    const streams = Array.from({ length: MAX_SUBSCRIBERS }, () => openStream(relay.port));
+    for (const s of streams) expect(await s.headers).toMatch(/^HTTP\/1\.1 200/);
+    const extra = await rawRequest(relay.port, 'GET /_events/stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(extra.status).toBe(503);
+    expect(extra.text).toMatch(/\r\nretry-after: \d+\r\n/i);
+    expect(JSON.parse(bodyOf(extra))).toMatchObject({ error: 'too_many_streams' });
+    streams[0]!.socket.destroy();
+    await streams[0]!.closed;
+    await vi.waitFor(() => expect(relay.feed!.subscribers()).toBe(MAX_SUBSCRIBERS - 1));
+    const again = openStream(relay.port);
+    expect(await again.headers).toMatch(/^HTTP\/1\.1 200/);
+    for (const s of [...streams, again]) s.socket.destroy();
   });
 });
 
