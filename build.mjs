@@ -122,6 +122,23 @@ if (Object.keys(present).length) {
   for (const name of Object.keys(present)) outputs.push(`dist/${name}.js`);
 }
 
+// The Worker (src/cloudflare/worker.ts): one ES module for workerd, the runtime of Cloudflare
+// Workers, with the tracker inlined (a Worker has no file system to read public/u.js from).
+// Platform "neutral": nothing Node-specific may creep in, which the build would refuse.
+if (existsSync('src/cloudflare/worker.ts') && existsSync('public/u.js')) {
+  await build({
+    entryPoints: ['src/cloudflare/worker.ts'],
+    outfile: 'dist/cloudflare/worker.js',
+    bundle: true,
+    platform: 'neutral',
+    format: 'esm',
+    target: ['es2022'],
+    define: { UMBEACON_TRACKER: JSON.stringify(readFileSync('public/u.js', 'utf8')) },
+    logLevel: 'warning',
+  });
+  outputs.push('dist/cloudflare/worker.js');
+}
+
 function sizes(file) {
   const raw = readFileSync(file);
   return {
@@ -132,10 +149,11 @@ function sizes(file) {
 }
 
 const pad = (s, n) => String(s).padStart(n);
-console.log(`${'output'.padEnd(18)}${pad('raw', 9)}${pad('gzip', 9)}${pad('brotli', 9)}`);
+const width = Math.max(18, ...outputs.map((f) => f.length + 2));
+console.log(`${'output'.padEnd(width)}${pad('raw', 9)}${pad('gzip', 9)}${pad('brotli', 9)}`);
 for (const file of outputs) {
   const s = sizes(file);
-  console.log(`${file.padEnd(18)}${pad(s.raw, 9)}${pad(s.gzip, 9)}${pad(s.brotli, 9)}`);
+  console.log(`${file.padEnd(width)}${pad(s.raw, 9)}${pad(s.gzip, 9)}${pad(s.brotli, 9)}`);
 }
 
 if (args.has('--check-size')) {

@@ -24,8 +24,11 @@ import type { Spool } from '../delivery/spool.ts';
 export { DEFAULT_PATHS, type RelayPaths, type ConnInfo };
 
 export interface RelayOptions {
-  /** Where accepted events go; `append` must be durable before it resolves. */
-  spool: Spool;
+  /**
+   * Where accepted events go; `append` must be durable before it resolves. `stats` feeds
+   * /healthz; a store that cannot count what it holds (a queue at the edge) leaves it out.
+   */
+  spool: Pick<Spool, 'append'> & Partial<Pick<Spool, 'stats'>>;
   /** The public API key, stamped on every event. Absent = embedded mode (any official token accepted). */
   apiKey?: string | undefined;
   /** Called after events were stored (e.g. `forwarder.kick`). */

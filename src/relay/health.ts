@@ -4,7 +4,8 @@ import type { Spool } from '../delivery/spool.ts';
 import { json, type Reply } from './reply.ts';
 
 export interface HealthOptions {
-  spool: Spool;
+  /** Without `stats` (a queue at the edge cannot count what it holds), `spool` is null. */
+  spool: Partial<Pick<Spool, 'stats'>>;
   forwarderStatus?: (() => ForwarderStatus) | undefined;
   mode: string;
   upstreamHost?: string | undefined;
@@ -13,13 +14,13 @@ export interface HealthOptions {
 }
 
 export function healthReply(options: HealthOptions): Reply {
-  const stats = options.spool.stats();
+  const stats = options.spool.stats?.();
   const fwd = options.forwarderStatus?.();
   const t = options.now();
   const body = {
     status: fwd && fwd.consecutiveFailures > 0 ? 'degraded' : 'ok',
     mode: options.mode,
-    spool: { depth: stats.depth, bytes: stats.bytes, oldestUnsentAgeMs: stats.oldestAt === undefined ? null : Math.max(0, t - stats.oldestAt) },
+    spool: stats ? { depth: stats.depth, bytes: stats.bytes, oldestUnsentAgeMs: stats.oldestAt === undefined ? null : Math.max(0, t - stats.oldestAt) } : null,
     upstream: fwd
       ? {
           host: options.upstreamHost ?? null,

@@ -30,7 +30,7 @@ export interface ConnInfo {
 }
 
 export interface IngestOptions {
-  spool: Spool;
+  spool: Pick<Spool, 'append'>;
   apiKey?: string | undefined;
   onStored?: (() => void) | undefined;
   feed?: EventFeed | undefined;

@@ -1,0 +1,144 @@
+/**
+ * umbeacon at the edge: the relay as a Cloudflare Worker, with Cloudflare Queues as the spool.
+ *
+ *   fetch  the relay's routes (the same Web-standard handler as the Node relay); accepted
+ *          events go to the `EVENTS` queue, and only once the queue has taken them is the
+ *          answer 2xx (queue-spool.ts).
+ *   queue  batches from `EVENTS` go to Usermaven in bulk with the shared upstream policy;
+ *          each message is acked, retried with a delay, or dead-lettered (consumer.ts).
+ *
+ * One script for both halves, or for a split deployment: an edge Worker bound to `EVENTS`
+ * without the token, and a consumer Worker with the token (README, "Deploy to Cloudflare").
+ * build.mjs bundles this file to dist/cloudflare/worker.js with the tracker inlined.
+ */
+import { createRelay, type RelayHandler } from '../relay/handler.ts';
+import { json, Reply, toResponse } from '../relay/reply.ts';
+import { ConfigError } from '../relay/settings.ts';
+import { createJsonLogger, type Logger } from '../delivery/log.ts';
+import { createUpstream, type Upstream } from '../delivery/upstream.ts';
+import type { Env, MessageBatch } from './bindings.ts';
+import { consumeBatch } from './consumer.ts';
+import { createQueueSpool } from './queue-spool.ts';
+import { readSettings, required, type EdgeSettings } from './settings.ts';
+
+/** The built tracker (public/u.js), inlined by build.mjs. */
+declare const UMBEACON_TRACKER: string | undefined;
+const tracker = typeof UMBEACON_TRACKER === 'string' ? UMBEACON_TRACKER : null;
+
+interface Isolate {
+  settings: EdgeSettings | null;
+  /** Why the settings are unusable (names the setting, never the token). */
+  problem: ConfigError | null;
+  logger: Logger;
+  relay: RelayHandler | null;
+}
+
+// Bindings are fixed for the life of an isolate, so settings are read and checked once, and
+// the relay's per-isolate state (rate limiter, de-duplication window, script ETag) lives here.
+const isolates = new WeakMap<Env, Isolate>();
+
+function isolateFor(env: Env): Isolate {
+  let isolate = isolates.get(env);
+  if (isolate) return isolate;
+  const token = typeof env.USERMAVEN_SERVER_TOKEN === 'string' ? env.USERMAVEN_SERVER_TOKEN.trim() : '';
+  const key = typeof env.USERMAVEN_API_KEY === 'string' ? env.USERMAVEN_API_KEY.trim() : '';
+  // Worker logs (`wrangler tail`, Workers Logs) get the same redacting JSON lines as the Node relay's stdout.
+  const logger = createJsonLogger((line) => console.log(line.trimEnd()), token ? [token, `${key}.${token}`] : []);
+  isolate = { settings: null, problem: null, logger, relay: null };
+  try {
+    isolate.settings = readSettings(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    isolate.problem = error;
+    logger.error('misconfigured', { reason: error.message });
+  }
+  isolates.set(env, isolate);
+  return isolate;
+}
+
+function relayFor(env: Env, isolate: Isolate): RelayHandler {
+  if (isolate.relay) return isolate.relay;
+  const settings = isolate.settings!;
+  const apiKey = required(settings.apiKey, 'USERMAVEN_API_KEY', 'set it in the wrangler config [vars]');
+  const events = required(env.EVENTS, 'EVENTS', 'bind the queue umbeacon-events as a producer named EVENTS');
+  isolate.relay = createRelay({
+    spool: createQueueSpool(events, { sendTimeoutMs: settings.queueSendTimeoutMs, logger: isolate.logger }),
+    apiKey,
+    script: () => tracker,
+    paths: settings.paths,
+    allowedOrigins: settings.allowedOrigins,
+    rateLimit: settings.rateLimit,
+    mode: 'edge',
+    logger: isolate.logger,
+  });
+  return isolate.relay;
+}
+
+async function fetchHandler(request: Request, env: Env): Promise<Response> {
+  const isolate = isolateFor(env);
+  let relay: RelayHandler;
+  try {
+    if (isolate.problem) throw isolate.problem;
+    relay = relayFor(env, isolate);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    if (!isolate.problem) {
+      isolate.problem = error;
+      isolate.logger.error('misconfigured', { reason: error.message });
+    }
+    return toResponse(json(503, { status: 'error', error: 'misconfigured', message: error.message, route: new URL(request.url).pathname }));
+  }
+  // Cloudflare sets CF-Connecting-IP to the visitor's address and overwrites any the client
+  // sent; X-Forwarded-For is the client's to write, so the relay never sees it here.
+  const remoteAddress = request.headers.get('cf-connecting-ip') ?? undefined;
+  return toWorkerResponse(await relay.reply(withoutForwardedFor(request), { remoteAddress }));
+}
+
+async function queueHandler(batch: MessageBatch, env: Env): Promise<void> {
+  const isolate = isolateFor(env);
+  const settings = isolate.settings;
+  let upstream: Upstream;
+  try {
+    if (isolate.problem || !settings) throw isolate.problem;
+    upstream = createUpstream({
+      url: settings.upstreamUrl,
+      apiKey: required(settings.apiKey, 'USERMAVEN_API_KEY', 'the consumer stamps no key of its own; set it in [vars]'),
+      serverToken: required(settings.serverToken, 'USERMAVEN_SERVER_TOKEN', 'the consumer needs it: wrangler secret put USERMAVEN_SERVER_TOKEN'),
+      timeoutMs: settings.upstreamTimeoutMs,
+    });
+  } catch (error) {
+    // Misconfigured: hold the events back (retried with the usual delays) rather than lose them.
+    const reason = error instanceof Error ? error.message : 'misconfigured';
+    isolate.logger.error('misconfigured', { reason });
+    upstream = { host: 'misconfigured', send: async () => ({ kind: 'retry', status: 0, reason }) };
+  }
+  const result = await consumeBatch(batch, {
+    upstream,
+    deadLetters: env.DEAD_LETTERS,
+    events: env.EVENTS,
+    logger: isolate.logger,
+    ...(settings ? { budgetMs: settings.consumerBudgetMs, maxRetries: settings.queueMaxRetries } : {}),
+  });
+  isolate.logger.info('batch', { queue: batch.queue, messages: batch.messages.length, ...result });
+}
+
+/**
+ * The relay's answer as a Workers `Response`. Workers compress a body themselves unless told
+ * it already is (`encodeBody: "manual"`, Workers runtime API "Response"); without that, the
+ * tracker's pre-gzipped bytes would be gzipped a second time.
+ */
+function toWorkerResponse(answer: Reply | Response): Response {
+  if (!(answer instanceof Reply) || !answer.headers['content-encoding']) return toResponse(answer);
+  const headers = new Headers(answer.headers);
+  for (const cookie of answer.cookies) headers.append('set-cookie', cookie);
+  return new Response(answer.body as BodyInit | null, { status: answer.status, headers, encodeBody: 'manual' } as ResponseInit);
+}
+
+function withoutForwardedFor(request: Request): Request {
+  if (!request.headers.has('x-forwarded-for')) return request;
+  const headers = new Headers(request.headers);
+  headers.delete('x-forwarded-for');
+  return new Request(request, { headers });
+}
+
+export default { fetch: fetchHandler, queue: queueHandler };

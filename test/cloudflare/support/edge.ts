@@ -1,0 +1,148 @@
+/**
+ * The built Worker (dist/cloudflare/worker.js) under Miniflare, which runs it in the real
+ * workerd with in-memory Queues. One helper for every edge test and bench: it wires the queue
+ * bindings as the wrangler config in examples/cloudflare/ does, points the Worker at a fake
+ * upstream, and keeps what the runtime printed.
+ *
+ * - `split: true` runs the documented split deployment: an edge Worker (no token, no consumer)
+ *   and a consumer Worker (token, consumes umbeacon-events), from the same script.
+ * - `queueFault` swaps the EVENTS producer of the fetch side for one whose sends throw or never
+ *   settle (a wrapped binding), to see what the relay answers then.
+ * - Dead letters are taken off umbeacon-dead-letters by a small sink Worker that prints them:
+ *   under Miniflare a queue without a consumer drops what it is sent.
+ */
+import { Log, LogLevel, Miniflare, type WorkerOptions } from 'miniflare';
+import { resolve } from 'node:path';
+import { buildIfStale } from '../../support/build-fresh.ts';
+import { startFakeUpstream, type FakeUpstream } from '../../support/fake-upstream.ts';
+
+export const ROOT = resolve(import.meta.dirname, '../../..');
+export const WORKER = resolve(ROOT, 'dist/cloudflare/worker.js');
+export const COMPATIBILITY_DATE = '2025-09-01';
+
+export interface EdgeOptions {
+  split?: boolean;
+  /** Extra vars of the Worker that serves requests (and of the consumer). */
+  vars?: Record<string, string>;
+  /** Consumer settings, as in the wrangler config (seconds for the timeout). */
+  consumer?: { maxBatchSize?: number; maxBatchTimeout?: number; maxRetries?: number };
+  queueFault?: 'throw' | 'hang';
+  upstream?: FakeUpstream;
+}
+
+export interface DeadLetter {
+  record: string;
+  status: number;
+  reason: string;
+}
+
+export interface Edge {
+  /** The relay's origin over real HTTP, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  mf: Miniflare;
+  upstream: FakeUpstream;
+  serverToken: string;
+  /** Everything the runtime printed (stdout and stderr), line by line. */
+  output(): string[];
+  /** The Worker's JSON log lines. */
+  lines(): Record<string, unknown>[];
+  /** The consumer's `batch` lines: one per invocation, with what it did. */
+  batches(): Record<string, unknown>[];
+  deadLetters(): DeadLetter[];
+  /** Resolves once `predicate()` holds; on timeout throws with what the runtime printed. */
+  waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+const SINK = `export default {
+  async queue(batch) {
+    for (const m of batch.messages) { console.log('DEAD_LETTER ' + JSON.stringify(m.body)); m.ack(); }
+  },
+};`;
+
+// A wrapped binding standing in for env.EVENTS; it may not set a compatibility date.
+const FAULTY_QUEUE = `export default function (env) {
+  const fail = () => env.FAULT === 'hang' ? new Promise(() => {}) : Promise.reject(new Error('queue unavailable (injected)'));
+  return { send: fail, sendBatch: fail };
+}`;
+
+export async function startEdge(options: EdgeOptions = {}): Promise<Edge> {
+  buildIfStale(['dist/cloudflare/worker.js']);
+  const upstream = options.upstream ?? (await startFakeUpstream());
+  const lines: string[] = [];
+  let partial = '';
+  const onData = (chunk: Buffer | string) => {
+    const text = partial + chunk.toString('utf8');
+    const parts = text.split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts.filter((l) => l.length > 0));
+  };
+  const consumer = { maxBatchSize: 100, maxBatchTimeout: 0.2, maxRetries: 3, ...options.consumer };
+  const vars = {
+    USERMAVEN_API_KEY: upstream.apiKey,
+    USERMAVEN_URL: upstream.url,
+    QUEUE_MAX_RETRIES: String(consumer.maxRetries),
+    ...options.vars,
+  };
+  const base = { modules: true, scriptPath: WORKER, compatibilityDate: COMPATIBILITY_DATE } as const;
+  const eventsConsumer = { 'umbeacon-events': consumer };
+  const producers = { EVENTS: { queueName: 'umbeacon-events' }, DEAD_LETTERS: { queueName: 'umbeacon-dead-letters' } };
+  const fault: Partial<WorkerOptions> = options.queueFault
+    ? { queueProducers: { DEAD_LETTERS: producers.DEAD_LETTERS }, wrappedBindings: { EVENTS: { scriptName: 'faulty-queue', bindings: { FAULT: options.queueFault } } } }
+    : { queueProducers: producers };
+
+  const workers: WorkerOptions[] = options.split
+    ? [
+        // The edge: serves the routes, sends to the queue; no token, no consumer.
+        { name: 'edge', ...base, bindings: { ...vars }, ...(options.queueFault ? fault : { queueProducers: { EVENTS: producers.EVENTS } }) },
+        { name: 'consumer', ...base, bindings: { ...vars, USERMAVEN_SERVER_TOKEN: upstream.serverToken }, queueProducers: producers, queueConsumers: eventsConsumer },
+      ]
+    : [{ name: 'relay', ...base, bindings: { ...vars, USERMAVEN_SERVER_TOKEN: upstream.serverToken }, ...fault, queueConsumers: eventsConsumer }];
+  workers.push({ name: 'dead-letter-sink', modules: true, script: SINK, compatibilityDate: COMPATIBILITY_DATE, queueConsumers: { 'umbeacon-dead-letters': { maxBatchTimeout: 0.1 } } });
+  if (options.queueFault) workers.push({ name: 'faulty-queue', modules: true, script: FAULTY_QUEUE });
+
+  const mf = new Miniflare({
+    host: '127.0.0.1',
+    port: 0,
+    cf: false,
+    log: new Log(LogLevel.WARN),
+    handleRuntimeStdio(stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) {
+      stdout.on('data', onData);
+      stderr.on('data', onData);
+    },
+    workers,
+  });
+  const url = (await mf.ready).origin;
+
+  const json = () =>
+    lines.flatMap((l) => {
+      if (!l.startsWith('{')) return [];
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  const edge: Edge = {
+    url,
+    mf,
+    upstream,
+    serverToken: upstream.serverToken,
+    output: () => [...lines],
+    lines: json,
+    batches: () => json().filter((l) => l['msg'] === 'batch'),
+    deadLetters: () => lines.filter((l) => l.startsWith('DEAD_LETTER ')).map((l) => JSON.parse(l.slice('DEAD_LETTER '.length)) as DeadLetter),
+    async waitFor(predicate, timeoutMs = 20_000) {
+      const until = Date.now() + timeoutMs;
+      while (!predicate()) {
+        if (Date.now() > until) throw new Error(`timed out; the runtime printed:\n${lines.slice(-40).join('\n')}\nupstream:\n${upstream.describe()}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    async close() {
+      await mf.dispose();
+      if (!options.upstream) await upstream.close();
+    },
+  };
+  return edge;
+}
