@@ -144,8 +144,10 @@ export async function consumeBatch(batch: MessageBatch, options: ConsumerOptions
       // An outage (or credentials the upstream refuses): no event is to blame, so all that is
       // left waits the policy's delay, each by its own attempt count.
       const retry: Extract<SendResult, { kind: 'retry' }> = sent.kind === 'retry' ? sent : { kind: 'retry', status: sent.status, reason: sent.reason };
-      log.warn('upstream failing', { host: options.upstream.host, status: sent.status, reason: sent.reason, left: unsettled.size });
-      for (const m of [...unsettled]) await later(m, retryDelay(retry, m.attempts) / 1000);
+      const left = [...unsettled];
+      const delays = left.map((m) => retryDelay(retry, m.attempts) / 1000);
+      log.warn('upstream failing', { host: options.upstream.host, status: sent.status, reason: sent.reason, left: left.length, delaySeconds: Math.ceil(Math.max(...delays)) });
+      for (const [i, m] of left.entries()) await later(m, delays[i]!);
       break;
     }
   } catch (error) {
@@ -161,8 +163,9 @@ function chunksOf(messages: QueueMessage[], maxEvents: number, maxBytes: number)
   const out: QueueMessage[][] = [];
   let current: QueueMessage[] = [];
   let bytes = 2;
+  const encoder = new TextEncoder();
   for (const m of messages) {
-    const size = (m.body as string).length + 1;
+    const size = encoder.encode(m.body as string).length + 1;
     if (current.length > 0 && (current.length >= maxEvents || bytes + size > maxBytes)) {
       out.push(current);
       current = [];

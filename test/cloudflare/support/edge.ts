@@ -12,6 +12,7 @@
  *   under Miniflare a queue without a consumer drops what it is sent.
  */
 import { Log, LogLevel, Miniflare, type WorkerOptions } from 'miniflare';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { buildIfStale } from '../../support/build-fresh.ts';
 import { startFakeUpstream, type FakeUpstream } from '../../support/fake-upstream.ts';
@@ -22,11 +23,18 @@ export const COMPATIBILITY_DATE = '2025-09-01';
 
 export interface EdgeOptions {
   split?: boolean;
+  /** The consumer's secret (default: the fake upstream's token; '' = none). */
+  serverToken?: string;
   /** Extra vars of the Worker that serves requests (and of the consumer). */
   vars?: Record<string, string>;
   /** Consumer settings, as in the wrangler config (seconds for the timeout). */
   consumer?: { maxBatchSize?: number; maxBatchTimeout?: number; maxRetries?: number };
   queueFault?: 'throw' | 'hang';
+  /**
+   * The first consumer invocation runs the real consumer, then dies before any of its acks
+   * count (as an isolate evicted mid-batch does), so the queue delivers the batch again.
+   */
+  crashOnce?: boolean;
   upstream?: FakeUpstream;
 }
 
@@ -66,6 +74,21 @@ const FAULTY_QUEUE = `export default function (env) {
   return { send: fail, sendBatch: fail };
 }`;
 
+// The Worker behind a wrapper whose first queue invocation settles nothing and then throws.
+const CRASH_ONCE = `import worker from './worker.js';
+let crashed = false;
+export default {
+  fetch: worker.fetch,
+  async queue(batch, env, ctx) {
+    if (crashed) return worker.queue(batch, env, ctx);
+    crashed = true;
+    const mute = (m) => ({ id: m.id, timestamp: m.timestamp, body: m.body, attempts: m.attempts, ack() {}, retry() {} });
+    await worker.queue({ queue: batch.queue, messages: batch.messages.map(mute), ackAll() {}, retryAll() {} }, env, ctx);
+    console.log('CRASH after the upstream answered');
+    throw new Error('consumer crashed (injected)');
+  },
+};`;
+
 export async function startEdge(options: EdgeOptions = {}): Promise<Edge> {
   buildIfStale(['dist/cloudflare/worker.js']);
   const upstream = options.upstream ?? (await startFakeUpstream());
@@ -85,6 +108,15 @@ export async function startEdge(options: EdgeOptions = {}): Promise<Edge> {
     ...options.vars,
   };
   const base = { modules: true, scriptPath: WORKER, compatibilityDate: COMPATIBILITY_DATE } as const;
+  const consumerScript: Partial<WorkerOptions> = options.crashOnce
+    ? {
+        compatibilityDate: COMPATIBILITY_DATE,
+        modules: [
+          { type: 'ESModule', path: resolve(ROOT, 'dist/cloudflare/crash-once.mjs'), contents: CRASH_ONCE },
+          { type: 'ESModule', path: WORKER, contents: readFileSync(WORKER, 'utf8') },
+        ],
+      }
+    : {};
   const eventsConsumer = { 'umbeacon-events': consumer };
   const producers = { EVENTS: { queueName: 'umbeacon-events' }, DEAD_LETTERS: { queueName: 'umbeacon-dead-letters' } };
   const fault: Partial<WorkerOptions> = options.queueFault
@@ -95,9 +127,9 @@ export async function startEdge(options: EdgeOptions = {}): Promise<Edge> {
     ? [
         // The edge: serves the routes, sends to the queue; no token, no consumer.
         { name: 'edge', ...base, bindings: { ...vars }, ...(options.queueFault ? fault : { queueProducers: { EVENTS: producers.EVENTS } }) },
-        { name: 'consumer', ...base, bindings: { ...vars, USERMAVEN_SERVER_TOKEN: upstream.serverToken }, queueProducers: producers, queueConsumers: eventsConsumer },
+        { name: 'consumer', ...(options.crashOnce ? consumerScript : base), bindings: { ...vars, USERMAVEN_SERVER_TOKEN: options.serverToken ?? upstream.serverToken }, queueProducers: producers, queueConsumers: eventsConsumer },
       ]
-    : [{ name: 'relay', ...base, bindings: { ...vars, USERMAVEN_SERVER_TOKEN: upstream.serverToken }, ...fault, queueConsumers: eventsConsumer }];
+    : [{ name: 'relay', ...(options.crashOnce ? consumerScript : base), bindings: { ...vars, USERMAVEN_SERVER_TOKEN: options.serverToken ?? upstream.serverToken }, ...fault, queueConsumers: eventsConsumer }];
   workers.push({ name: 'dead-letter-sink', modules: true, script: SINK, compatibilityDate: COMPATIBILITY_DATE, queueConsumers: { 'umbeacon-dead-letters': { maxBatchTimeout: 0.1 } } });
   if (options.queueFault) workers.push({ name: 'faulty-queue', modules: true, script: FAULTY_QUEUE });
 

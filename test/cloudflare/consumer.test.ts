@@ -1,0 +1,128 @@
+/**
+ * The queue consumer's settling rules, with stand-in messages and upstream (no runtime): what
+ * it acks, retries, re-queues and dead-letters, and with which delay.
+ */
+import { describe, expect, it } from 'vitest';
+import type { QueueMessage, QueueProducer } from '../../src/cloudflare/bindings.ts';
+import { consumeBatch } from '../../src/cloudflare/consumer.ts';
+import type { SendResult, Upstream } from '../../src/delivery/upstream.ts';
+
+interface Fake extends QueueMessage {
+  settled: string[];
+}
+const message = (id: string, attempts = 1, body: unknown = `{"event_type":"e","event_id":"${id}"}`): Fake => {
+  const settled: string[] = [];
+  return { id, timestamp: new Date(0), body, attempts, settled, ack: () => settled.push('ack'), retry: (o) => settled.push(`retry ${o?.delaySeconds ?? '-'}`) };
+};
+const batchOf = (messages: QueueMessage[]) => ({ queue: 'umbeacon-events', messages, ackAll: () => { throw new Error('ackAll'); }, retryAll: () => { throw new Error('retryAll'); } });
+const upstreamAnswering = (answer: (body: string) => SendResult): Upstream & { bodies: string[] } => {
+  const bodies: string[] = [];
+  return { host: 'fake', bodies, send: async (body) => (bodies.push(body), answer(body)) };
+};
+const producer = (fail = false): QueueProducer & { sent: { body: unknown; options: unknown }[] } => {
+  const sent: { body: unknown; options: unknown }[] = [];
+  return {
+    sent,
+    send: async (body, options) => {
+      if (fail) throw new Error('queue down');
+      sent.push({ body, options });
+    },
+    sendBatch: async () => {},
+  };
+};
+const ok: SendResult = { kind: 'ok', status: 200 };
+
+describe('consumeBatch', () => {
+  it('handles an empty batch without calling the upstream', async () => {
+    const upstream = upstreamAnswering(() => ok);
+    expect(await consumeBatch(batchOf([]), { upstream })).toMatchObject({ delivered: 0, upstreamRequests: 0 });
+    expect(upstream.bodies).toEqual([]);
+  });
+
+  it('acks each message only after the upstream took it, in one bulk request', async () => {
+    const msgs = [message('a'), message('b'), message('c')];
+    const upstream = upstreamAnswering(() => {
+      expect(msgs.every((m) => m.settled.length === 0)).toBe(true);
+      return ok;
+    });
+    const result = await consumeBatch(batchOf(msgs), { upstream });
+    expect(result).toMatchObject({ delivered: 3, upstreamRequests: 1 });
+    expect(JSON.parse(upstream.bodies[0]!).map((e: { event_id: string }) => e.event_id)).toEqual(['a', 'b', 'c']);
+    expect(msgs.map((m) => m.settled)).toEqual([['ack'], ['ack'], ['ack']]);
+  });
+
+  it.each([
+    ['Retry-After', { kind: 'retry', status: 503, reason: 'down', retryAfterMs: 120_000 } as SendResult, 1, 'retry 120'],
+    ['back-off, first failure', { kind: 'retry', status: 503, reason: 'down' } as SendResult, 1, 'retry 1'],
+    ['back-off, capped like the forwarder at attempt 6', { kind: 'retry', status: 0, reason: 'timeout' } as SendResult, 9, /^retry (8|9|1[0-6])$/],
+    ['bad credentials (never dead-lettered)', { kind: 'reject', status: 401, reason: 'invalid token' } as SendResult, 1, 'retry 1'],
+  ])('retries each message with the policy delay: %s', async (_, answer, attempts, expected) => {
+    const msgs = [message('a', attempts), message('b', attempts)];
+    const deadLetters = producer();
+    await consumeBatch(batchOf(msgs), { upstream: upstreamAnswering(() => answer), deadLetters, maxRetries: 100 });
+    for (const m of msgs) expect(m.settled).toEqual([expect.stringMatching(expected)]);
+    expect(deadLetters.sent).toEqual([]);
+  });
+
+  it('isolates refused events by halving, dead-letters them with the reason, acks their neighbours', async () => {
+    const msgs = ['a', 'b', 'bad', 'c', 'd'].map((id) => message(id));
+    const upstream = upstreamAnswering((body) => (body.includes('"bad"') ? { kind: 'reject', status: 400, reason: 'upstream answered 400: bad event' } : ok));
+    const deadLetters = producer();
+    const result = await consumeBatch(batchOf(msgs), { upstream, deadLetters });
+    expect(result).toMatchObject({ delivered: 4, deadLettered: 1 });
+    expect(deadLetters.sent).toEqual([{ body: { record: msgs[2]!.body, status: 400, reason: 'upstream answered 400: bad event' }, options: { contentType: 'json' } }]);
+    expect(msgs.map((m) => m.settled)).toEqual([['ack'], ['ack'], ['ack'], ['ack'], ['ack']]);
+  });
+
+  it('retries a refused event when the dead-letter queue is unavailable, instead of dropping it', async () => {
+    const m = message('bad');
+    await consumeBatch(batchOf([m]), { upstream: upstreamAnswering(() => ({ kind: 'reject', status: 400, reason: 'no' })), deadLetters: producer(true) });
+    expect(m.settled).toEqual(['retry 60']);
+  });
+
+  it('sends a message on its last delivery to the queue again instead of retrying it to its end', async () => {
+    const last = message('last', 4);
+    const early = message('early', 2);
+    const events = producer();
+    const result = await consumeBatch(batchOf([last, early]), {
+      upstream: upstreamAnswering(() => ({ kind: 'retry', status: 503, reason: 'down', retryAfterMs: 5000 })),
+      events,
+      maxRetries: 3,
+    });
+    expect(result).toMatchObject({ requeued: 1, retried: 1 });
+    expect(events.sent).toEqual([{ body: last.body, options: { contentType: 'text', delaySeconds: 5 } }]);
+    expect(last.settled).toEqual(['ack']);
+    expect(early.settled).toEqual(['retry 5']);
+  });
+
+  it('falls back to retry when the re-queue send fails', async () => {
+    const last = message('last', 4);
+    await consumeBatch(batchOf([last]), { upstream: upstreamAnswering(() => ({ kind: 'retry', status: 503, reason: 'down' })), events: producer(true), maxRetries: 3 });
+    expect(last.settled).toEqual([expect.stringMatching(/^retry \d+$/)]);
+  });
+
+  it('starts no request once its time is up, and hands what is left back at once', async () => {
+    let t = 0;
+    const msgs = Array.from({ length: 4 }, (_, i) => message(`m${i}`, 1, `{"event_id":"m${i}","pad":"${'x'.repeat(100)}"}`));
+    const upstream = upstreamAnswering(() => ((t += 1000), ok));
+    // Two events per request; the budget is spent after the first.
+    const result = await consumeBatch(batchOf(msgs), { upstream, now: () => t, budgetMs: 1000, maxBytes: 300 });
+    expect(result).toMatchObject({ delivered: 2, retried: 2, upstreamRequests: 1 });
+    expect(msgs.map((m) => m.settled[0])).toEqual(['ack', 'ack', 'retry 0', 'retry 0']);
+  });
+
+  it('dead-letters a message that is not an event record', async () => {
+    const odd = message('odd', 1, { not: 'a string' });
+    const deadLetters = producer();
+    await consumeBatch(batchOf([odd, message('a')]), { upstream: upstreamAnswering(() => ok), deadLetters });
+    expect(odd.settled).toEqual(['ack']);
+    expect(deadLetters.sent).toHaveLength(1);
+  });
+
+  it('settles every message even when the upstream throws', async () => {
+    const msgs = [message('a'), message('b')];
+    const upstream: Upstream = { host: 'x', send: async () => { throw new Error('boom'); } };
+    await consumeBatch(batchOf(msgs), { upstream });
+    expect(msgs.map((m) => m.settled)).toEqual([['retry 0'], ['retry 0']]);
+  });
+});
