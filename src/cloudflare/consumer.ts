@@ -1,6 +1,7 @@
 /**
  * The queue side: a batch of up to 100 queued events goes to Usermaven in bulk, through the
- * same upstream policy as the Node relay's forwarder. Each message is settled on its own:
+ * delivery engine's one send-and-isolate routine (src/delivery/deliver.ts) and the relay's
+ * retry policy, as the Node relay's forwarder does. Each message is settled on its own:
  *
  * - acked only after the upstream answered 2xx for a request holding it;
  * - refused for good (a 4xx other than 401/403/404, isolated by halving): sent to
@@ -16,8 +17,10 @@
  * retention then bounds how long an event can wait.
  */
 import { LIMITS } from '../shared/event.ts';
+import { deliverBatch, type Failure, type Range, type Refusal } from '../delivery/deliver.ts';
+import { asRetry, relayRetryDelay } from '../delivery/forwarder.ts';
 import { silentLogger, type Logger } from '../delivery/log.ts';
-import { retryDelayMs, type SendResult, type Upstream } from '../delivery/upstream.ts';
+import type { SendResult, Upstream } from '../delivery/upstream.ts';
 import type { MessageBatch, QueueMessage, QueueProducer } from './bindings.ts';
 
 /** Longest delay the platform takes for `retry`/`send` (Queues limits: 12 hours). */
@@ -30,14 +33,23 @@ export interface ConsumerOptions {
   /** The `EVENTS` producer, for messages that used up their retries. */
   events?: QueueProducer | undefined;
   logger?: Logger;
-  now?: () => number;
-  /** Start no upstream request after this long; what is left is retried (default 30 s). */
+  /**
+   * Stop after this long: the request in flight is cut and what is left is handed back at once
+   * (default 30 s), so one invocation never runs into the platform's limits.
+   */
   budgetMs?: number;
+  /** Stops the invocation early, like the budget running out (tests). */
+  signal?: AbortSignal;
   /** The consumer's `max_retries` (default 3, the platform's default). */
   maxRetries?: number;
   /** Most events / bytes per upstream request (defaults: the forwarder's). */
   maxEvents?: number;
   maxBytes?: number;
+  /**
+   * Most requests spent isolating refused events in one invocation (default 40: a free plan
+   * Worker may make 50 subrequests per invocation). Suspects left unsplit come back later.
+   */
+  isolationBudget?: number;
   /** Delay before retry number `attempt` (default: `Retry-After`, else the relay's back-off). */
   retryDelay?: (result: Extract<SendResult, { kind: 'retry' }>, attempt: number) => number;
 }
@@ -62,10 +74,8 @@ export interface ConsumeResult {
  */
 export async function consumeBatch(batch: MessageBatch, options: ConsumerOptions): Promise<ConsumeResult> {
   const log = options.logger ?? silentLogger;
-  const now = options.now ?? Date.now;
-  const deadline = now() + (options.budgetMs ?? 30_000);
   const maxRetries = options.maxRetries ?? 3;
-  const retryDelay = options.retryDelay ?? ((result, attempt) => retryDelayMs(result, Math.min(attempt, 6)));
+  const retryDelay = options.retryDelay ?? relayRetryDelay;
   const result: ConsumeResult = { delivered: 0, deadLettered: 0, retried: 0, requeued: 0, upstreamRequests: 0 };
   const unsettled = new Set<QueueMessage>(batch.messages);
   // Miniflare has been seen handing a consumer an empty batch; nothing to do then.
@@ -110,77 +120,79 @@ export async function consumeBatch(batch: MessageBatch, options: ConsumerOptions
     log.warn('dead letter', { status, reason, event_id: typeof m.body === 'string' ? eventIdOf(m.body) : undefined });
   };
 
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) stop.abort();
+  const timer = setTimeout(() => stop.abort(), options.budgetMs ?? 30_000);
   try {
-    const pending: QueueMessage[][] = [];
+    const records: string[] = [];
+    const messages: QueueMessage[] = [];
     for (const m of batch.messages) {
-      if (typeof m.body === 'string') continue;
-      await deadLetter(m, 0, 'the queued message is not an event record (a JSON text)');
+      if (typeof m.body === 'string') {
+        records.push(m.body);
+        messages.push(m);
+      } else await deadLetter(m, 0, 'the queued message is not an event record (a JSON text)');
     }
-    pending.push(...chunksOf(batch.messages.filter((m) => typeof m.body === 'string'), options.maxEvents ?? LIMITS.upstreamEvents, options.maxBytes ?? LIMITS.upstreamBytes));
-
-    while (pending.length > 0) {
-      if (now() >= deadline) {
-        log.warn('consumer out of time; retrying the rest', { left: unsettled.size });
-        break;
-      }
-      const chunk = pending[0]!;
-      const sent = await options.upstream.send(`[${chunk.map((m) => m.body as string).join(',')}]`);
-      result.upstreamRequests++;
-      if (sent.kind === 'ok') {
-        for (const m of chunk) ack(m);
-        result.delivered += chunk.length;
-        pending.shift();
-        continue;
-      }
-      if (sent.kind === 'reject' && !isCredentialProblem(sent.status)) {
-        pending.shift();
-        if (chunk.length === 1) await deadLetter(chunk[0]!, sent.status, sent.reason);
-        else {
-          const mid = Math.ceil(chunk.length / 2);
-          pending.unshift(chunk.slice(0, mid), chunk.slice(mid));
-        }
-        continue;
-      }
+    const refused: [number, Refusal][] = [];
+    let failure: Failure | undefined;
+    const delivery = await deliverBatch(
+      records,
+      {
+        send: (body, signal) => options.upstream.send(body, signal),
+        // Never waits: a failure hands the messages back to the queue with the delay instead.
+        sleep: async () => {},
+        signal: stop.signal,
+        onFailure: (f) => ((failure = f), null),
+        onAccepted: (from, to) => {
+          for (const m of messages.slice(from, to)) ack(m);
+          result.delivered += to - from;
+        },
+        onRefused: (index, refusal) => void refused.push([index, refusal]),
+        onRequest: () => void result.upstreamRequests++,
+        isolationBudget: options.isolationBudget ?? 40,
+      },
+      rangesOf(records, options.maxEvents ?? LIMITS.upstreamEvents, options.maxBytes ?? LIMITS.upstreamBytes),
+    );
+    for (const [index, refusal] of refused) await deadLetter(messages[index]!, refusal.status, refusal.reason);
+    if (failure) {
       // An outage (or credentials the upstream refuses): no event is to blame, so all that is
       // left waits the policy's delay, each by its own attempt count.
-      const retry: Extract<SendResult, { kind: 'retry' }> = sent.kind === 'retry' ? sent : { kind: 'retry', status: sent.status, reason: sent.reason };
+      const retry = asRetry(failure);
       const left = [...unsettled];
       const delays = left.map((m) => retryDelay(retry, m.attempts) / 1000);
-      log.warn('upstream failing', { host: options.upstream.host, status: sent.status, reason: sent.reason, left: left.length, delaySeconds: Math.ceil(Math.max(...delays)) });
+      log.warn('upstream failing', { host: options.upstream.host, status: failure.status, reason: failure.reason, left: left.length, delaySeconds: Math.ceil(Math.max(...delays)) });
       for (const [i, m] of left.entries()) await later(m, delays[i]!);
-      break;
-    }
+    } else if (delivery.outcome === 'stopped') log.warn('consumer out of time; handing the rest back', { left: unsettled.size });
   } catch (error) {
     log.error('consumer failed', { reason: errorMessage(error) });
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
   }
-  // Out of time, or an unexpected error: whatever is still unsettled comes back soon.
+  // Out of time, suspects the isolation budget left unsplit, or an unexpected error: whatever
+  // is still unsettled comes back soon.
   for (const m of [...unsettled]) await later(m, 0);
   return result;
 }
 
-/** Messages in order, cut so each upstream request stays within its event and byte limits. */
-function chunksOf(messages: QueueMessage[], maxEvents: number, maxBytes: number): QueueMessage[][] {
-  const out: QueueMessage[][] = [];
-  let current: QueueMessage[] = [];
-  let bytes = 2;
+/** Index ranges of `records`, cut so each upstream request stays within its event and byte limits. */
+function rangesOf(records: readonly string[], maxEvents: number, maxBytes: number): Range[] {
+  const out: Range[] = [];
   const encoder = new TextEncoder();
-  for (const m of messages) {
-    const size = encoder.encode(m.body as string).length + 1;
-    if (current.length > 0 && (current.length >= maxEvents || bytes + size > maxBytes)) {
-      out.push(current);
-      current = [];
+  let from = 0;
+  let bytes = 2;
+  records.forEach((record, i) => {
+    const size = encoder.encode(record).length + 1;
+    if (i > from && (i - from >= maxEvents || bytes + size > maxBytes)) {
+      out.push([from, i]);
+      from = i;
       bytes = 2;
     }
-    current.push(m);
     bytes += size;
-  }
-  if (current.length > 0) out.push(current);
+  });
+  if (records.length > from) out.push([from, records.length]);
   return out;
-}
-
-/** Wrong key/token or wrong URL: no event is to blame, so never dead-letter for these. */
-function isCredentialProblem(status: number): boolean {
-  return status === 401 || status === 403 || status === 404;
 }
 
 function eventIdOf(record: string): string | undefined {

@@ -23,6 +23,16 @@ import { retryDelayMs, type SendResult, type Upstream } from './upstream.ts';
 
 export { systemClock, timerClock, type Clock } from './clock.ts';
 
+/**
+ * The relay's wait before retry number `attempt`. The shared back-off doubles to 60 s, right
+ * for a one-off sender. A relay holding a backlog must notice soon that the upstream is back
+ * (catch-up goal: 30 s), so its back-off stops growing at attempt 6: 8–16 s between tries,
+ * jittered. `Retry-After` still wins. The edge consumer uses it too, per queued message.
+ */
+export function relayRetryDelay(result: Extract<SendResult, { kind: 'retry' }>, attempt: number): number {
+  return retryDelayMs(result, Math.min(attempt, 6));
+}
+
 export interface ForwarderOptions {
   spool: Spool;
   upstream: Upstream;
@@ -87,10 +97,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const maxEvents = options.maxEvents ?? LIMITS.upstreamEvents;
   const maxBytes = options.maxBytes ?? LIMITS.upstreamBytes;
   const lingerMs = options.lingerMs ?? 200;
-  // The shared back-off doubles to 60 s, right for a one-off sender. A relay holding a backlog
-  // must notice soon that the upstream is back (catch-up goal: 30 s), so its back-off stops
-  // growing at attempt 6: 8–16 s between tries, jittered. `Retry-After` still wins.
-  const retryDelay = options.retryDelay ?? ((result, attempt) => retryDelayMs(result, Math.min(attempt, 6)));
+  const retryDelay = options.retryDelay ?? relayRetryDelay;
 
   const status: ForwarderStatus = { state: 'stopped', consecutiveFailures: 0, sentEvents: 0, sentRequests: 0, deadLettered: 0 };
   let running = false;
@@ -250,7 +257,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
 }
 
 /** Every failure waits like a retry: a wrong credential or URL is retried like an outage (and logged). */
-function asRetry(failure: Failure): Extract<SendResult, { kind: 'retry' }> {
+export function asRetry(failure: Failure): Extract<SendResult, { kind: 'retry' }> {
   return failure.kind === 'retry' ? failure : { kind: 'retry', status: failure.status, reason: failure.reason };
 }
 

@@ -102,13 +102,23 @@ describe('consumeBatch', () => {
   });
 
   it('starts no request once its time is up, and hands what is left back at once', async () => {
-    let t = 0;
+    const stop = new AbortController();
     const msgs = Array.from({ length: 4 }, (_, i) => message(`m${i}`, 1, `{"event_id":"m${i}","pad":"${'x'.repeat(100)}"}`));
-    const upstream = upstreamAnswering(() => ((t += 1000), ok));
-    // Two events per request; the budget is spent after the first.
-    const result = await consumeBatch(batchOf(msgs), { upstream, now: () => t, budgetMs: 1000, maxBytes: 300 });
+    // Two events per request; time runs out while the first is answered.
+    const upstream = upstreamAnswering(() => (stop.abort(), ok));
+    const result = await consumeBatch(batchOf(msgs), { upstream, signal: stop.signal, maxBytes: 300 });
     expect(result).toMatchObject({ delivered: 2, retried: 2, upstreamRequests: 1 });
     expect(msgs.map((m) => m.settled[0])).toEqual(['ack', 'ack', 'retry 0', 'retry 0']);
+  });
+
+  it('hands suspects back when isolating refused events would spend too many requests', async () => {
+    const msgs = Array.from({ length: 16 }, (_, i) => message(i % 2 ? `bad${i}` : `ok${i}`));
+    const upstream = upstreamAnswering((body) => (body.includes('"bad') ? { kind: 'reject', status: 400, reason: 'bad' } : ok));
+    const result = await consumeBatch(batchOf(msgs), { upstream, deadLetters: producer(), isolationBudget: 6 });
+    expect(result.upstreamRequests).toBe(7);
+    expect(result.delivered + result.deadLettered + result.retried).toBe(16);
+    expect(result.retried).toBeGreaterThan(0);
+    expect(msgs.every((m) => m.settled.length === 1)).toBe(true);
   });
 
   it('dead-letters a message that is not an event record', async () => {
