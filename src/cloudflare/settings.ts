@@ -11,7 +11,7 @@
  *   CONSUMER_BUDGET_MS      start no upstream request after this long in one invocation (30000)
  */
 import type { RelayPaths } from '../relay/handler.ts';
-import { ConfigError, checkCredentials, parseAllowedOrigins, parsePaths, parseUpstreamUrl, parseWholeNumber } from '../relay/settings.ts';
+import { ConfigError, checkCredentials, parseAllowedOrigins, parseCookieDomain, parsePaths, parseUpstreamUrl, parseWholeNumber } from '../relay/settings.ts';
 import { DEFAULT_UPSTREAM_URL } from '../delivery/upstream.ts';
 import type { Env } from './bindings.ts';
 
@@ -20,6 +20,7 @@ export interface EdgeSettings {
   serverToken: string | undefined;
   upstreamUrl: string;
   allowedOrigins: string[];
+  cookieDomain: string | undefined;
   rateLimit: number;
   paths: RelayPaths;
   upstreamTimeoutMs: number;
@@ -42,6 +43,7 @@ export function readSettings(env: Env): EdgeSettings {
     serverToken,
     upstreamUrl: parseUpstreamUrl(get('USERMAVEN_URL') || DEFAULT_UPSTREAM_URL, serverToken),
     allowedOrigins: parseAllowedOrigins(get('ALLOWED_ORIGINS')),
+    cookieDomain: parseCookieDomain(get('COOKIE_DOMAIN')),
     rateLimit: int('RATE_LIMIT', 100, 0, 1_000_000),
     paths: parsePaths(get),
     upstreamTimeoutMs: int('UPSTREAM_TIMEOUT_MS', 15_000, 100, 600_000),

@@ -67,6 +67,7 @@ function relayFor(env: Env, isolate: Isolate): RelayHandler {
     script: () => tracker,
     paths: settings.paths,
     allowedOrigins: settings.allowedOrigins,
+    cookieDomain: settings.cookieDomain,
     rateLimit: settings.rateLimit,
     mode: 'edge',
     logger: isolate.logger,
