@@ -2,9 +2,10 @@
  * node:http ⇄ Web `Request`/`Response`: the few lines that let the relay core run under
  * `http.createServer` (the shape of @hono/node-server's `serve({ fetch })`).
  *
- * Bodies are buffered (the relay refuses anything over 64 KiB anyway; the adapter stops
- * reading at `maxBodyBytes`), responses are written whole — except `text/event-stream`,
- * which is streamed and cancelled when the client goes away.
+ * Bodies are buffered up to the route's limit (the handler's `bodyLimit`: 64 KiB on the collect
+ * routes), where reading stops with a 413; responses are written whole — except
+ * `text/event-stream`, which is streamed with back-pressure and cancelled when the client goes
+ * away.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorReply, RelayError } from '../relay/errors.ts';
@@ -15,6 +16,10 @@ import { lightRequest } from './light-request.ts';
 /** A Web handler; one that also has `reply` (the relay's) is asked for plain answers instead. */
 export type WebHandler = ((request: Request, conn?: ConnInfo) => Promise<Response>) & {
   reply?: (request: Request, conn?: ConnInfo) => Promise<Reply | Response>;
+  /** Body bytes a path takes (the relay's: 64 KiB on the collect routes); reading stops there with a 413. */
+  bodyLimit?: (pathname: string) => number;
+  /** Turns what the adapter refuses into an answer (the relay's also counts it); default `errorReply`. */
+  refuse?: (error: unknown, route: string) => Reply;
 };
 
 /**
@@ -22,9 +27,12 @@ export type WebHandler = ((request: Request, conn?: ConnInfo) => Promise<Respons
  *   http.createServer(toNodeListener(createRelay({ spool }))).listen(8080);
  */
 export function toNodeListener(handler: WebHandler, options: { maxBodyBytes?: number; fallbackHost?: string } = {}) {
-  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  // The route's own limit: a 1 MiB upload to a 64 KiB route used to be buffered whole before
+  // the handler refused it (1,000 of them held ~1 GB until the request timeout).
+  const limitOf = options.maxBodyBytes !== undefined || !handler.bodyLimit ? () => options.maxBodyBytes ?? 1024 * 1024 : handler.bodyLimit;
   const fallbackHost = options.fallbackHost ?? 'localhost';
   const answer = handler.reply ?? handler;
+  const refuse = handler.refuse ?? errorReply;
   return (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((error: unknown) => {
       // Only adapter failures land here (the handler turns its own errors into responses).
@@ -40,10 +48,12 @@ export function toNodeListener(handler: WebHandler, options: { maxBodyBytes?: nu
     const method = req.method ?? 'GET';
     let body: Buffer | undefined;
     if (method !== 'GET' && method !== 'HEAD') {
+      const pathname = (req.url ?? '/').split('?')[0]!;
+      const maxBodyBytes = limitOf(pathname);
       const read = await readBody(req, maxBodyBytes);
       if (read === null) {
         res.shouldKeepAlive = false;
-        await send(res, errorReply(new RelayError(413, 'too_large', `body is larger than ${maxBodyBytes} bytes`), req.url ?? '/'), false);
+        await send(res, refuse(new RelayError(413, 'too_large', `body is larger than ${maxBodyBytes} bytes`), pathname), false);
         lingerThenClose(req);
         return;
       }
@@ -108,6 +118,8 @@ function lingerThenClose(req: IncomingMessage): void {
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   const replay = replayBody.get(req);
   if (replay) return Promise.resolve(replay.length > limit ? null : replay);
+  // A declared length over the limit is refused before a byte of the body is read.
+  if (Number(req.headers['content-length']) > limit) return Promise.resolve(null);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -74,6 +74,13 @@ export interface RelayHandler {
   reply(request: Request, conn?: ConnInfo): Promise<Reply | Response>;
   /** True when `pathname` is one of the relay's routes (for framework mounts that fall through). */
   handles(pathname: string): boolean;
+  /**
+   * The most body bytes `pathname` takes (64 KiB on the collect routes, a little elsewhere):
+   * adapters stop reading there and answer 413, rather than buffer a large upload first.
+   */
+  bodyLimit(pathname: string): number;
+  /** The answer to a request an adapter refuses itself (a body over `bodyLimit`), counted with the relay's own refusals. */
+  refuse(error: unknown, route: string): Reply;
   /** Rejects by reason since start. */
   rejects(): Record<string, number>;
   /** Log the reject counts of the current window now (on shutdown). */
@@ -135,6 +142,8 @@ export function createRelay(options: RelayOptions): RelayHandler {
   const handler = (async (request: Request, conn?: ConnInfo) => toResponse(await router.answer(request, conn))) as RelayHandler;
   handler.reply = router.answer;
   handler.handles = router.handles;
+  handler.bodyLimit = router.bodyLimit;
+  handler.refuse = router.refuse;
   handler.rejects = () => ({ ...rejects.totals });
   handler.flushLogs = () => rejects.flush();
   return handler;

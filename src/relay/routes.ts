@@ -4,6 +4,7 @@
  * `fallback` (the Node adapter serves static files there) or get 404.
  */
 import type { Logger } from '../delivery/log.ts';
+import { LIMITS } from '../shared/event.ts';
 import { RelayError, errorCode, errorReply } from './errors.ts';
 import { eventsData, eventsPage, eventsStream, STREAM_HEADERS } from './events-page.ts';
 import type { EventFeed } from './feed.ts';
@@ -39,7 +40,12 @@ export const DEFAULT_PATHS: RelayPaths = {
 export interface Router {
   answer(request: Request, conn?: ConnInfo): Promise<Reply | Response>;
   handles(pathname: string): boolean;
+  bodyLimit(pathname: string): number;
+  refuse(error: unknown, route: string): Reply;
 }
+
+/** Bytes a body may have on a route that takes none (enough for a 405 or 404 to be answered politely). */
+export const NO_BODY_BYTES = 8 * 1024;
 
 export interface RouterOptions {
   paths: RelayPaths;
@@ -86,15 +92,25 @@ export function createRouter(options: RouterOptions): Router {
       if (route === `${paths.events}/stream`) return method === 'HEAD' ? new Reply(200, { ...STREAM_HEADERS }) : eventsStream(feed!, request.signal);
       throw new RelayError(404, 'not_found', `no route ${route}`);
     } catch (error) {
-      const res = errorReply(error, route);
-      const code = errorCode(error);
-      if (code === 'internal') log.error('request failed', { route, reason: error instanceof Error ? error.message : String(error) });
-      else rejects.count(code, route, res.status, error instanceof Error ? error.message : '');
-      return res;
+      return refuse(error, route);
     }
   };
 
-  return { answer, handles: (pathname) => own.has(pathname) };
+  /** The one place a failure becomes an answer and a count (adapters call it for what they refuse themselves). */
+  const refuse = (error: unknown, route: string): Reply => {
+    const res = errorReply(error, route);
+    const code = errorCode(error);
+    if (code === 'internal') log.error('request failed', { route, reason: error instanceof Error ? error.message : String(error) });
+    else rejects.count(code, route, res.status, error instanceof Error ? error.message : '');
+    return res;
+  };
+
+  return {
+    answer,
+    refuse,
+    handles: (pathname) => own.has(pathname),
+    bodyLimit: (pathname) => (pathname === paths.collect || pathname === paths.official ? LIMITS.bodyBytes : NO_BODY_BYTES),
+  };
 }
 
 const methodNotAllowed = (allow: string) => new RelayError(405, 'method', `use ${allow}`, { allow: allow === 'GET' ? 'GET, HEAD' : 'POST, OPTIONS' });

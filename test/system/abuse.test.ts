@@ -2,7 +2,7 @@
  * Abusive HTTP over a real socket against the relay in this process (real node:http adapter,
  * real static site). None of it may crash the relay, store anything or reach the upstream.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { connect } from 'node:net';
@@ -11,6 +11,7 @@ import { MAX_SUBSCRIBERS } from '../../src/relay/feed.ts';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.ts';
 import { startTestRelay, tempDir, type InProcessRelay } from '../support/fault-relay.ts';
 import { bodyOf, rawRequest } from '../support/fault-socket.ts';
+import { buildOnce, spawnRelay } from '../support/relay-process.ts';
 
 const SECRET = 'TOP-SECRET-OUTSIDE-THE-SITE';
 let upstream: FakeUpstream;
@@ -137,6 +138,54 @@ describe('abusive HTTP', () => {
     const trace = await rawRequest(relay.port, 'TRACE /u/e HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(trace.status).toBe(405);
     await stillServing();
+  });
+});
+
+describe('large uploads', () => {
+  /** Resident and peak resident set of a process, in MB (Linux /proc). */
+  const memoryOf = (pid: number) => {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)![1]);
+    return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+  };
+
+  /** One upload of `bytes` to /u/e, with a declared length or chunked; resolves with the status (0 = none). */
+  function upload(port: number, body: Buffer, chunked: boolean): Promise<number> {
+    return new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      socket.on('error', () => {});
+      socket.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
+      const framing = chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${body.length}`;
+      socket.write(`POST /u/e HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n${framing}\r\n\r\n`);
+      if (chunked) socket.write(`${body.length.toString(16)}\r\n`);
+      socket.write(body);
+      if (chunked) socket.end('\r\n0\r\n\r\n');
+      else socket.end();
+    });
+  }
+
+  it('stops reading at the route’s limit: 300 concurrent 1 MiB uploads stay within 150 MB of idle', { timeout: 120_000 }, async () => {
+    buildOnce();
+    const child = await spawnRelay({ DATA_DIR: join(data.dir, 'data'), SITE_DIR: siteDir, RATE_LIMIT: '0', MAX_CONNECTIONS_PER_IP: '0' });
+    try {
+      const port = Number(new URL(child.url).port);
+      // Warm up (first request, first write), then take the idle figure.
+      expect((await post(child.url + '/u/e', event())).status).toBe(200);
+      const idle = memoryOf(child.child.pid!);
+      const body = Buffer.alloc(1024 * 1024, 'x');
+      // Half declare their length (refused before the body is read), half are chunked (read up to the limit).
+      const statuses = await Promise.all(Array.from({ length: 300 }, (_, i) => upload(port, body, i % 2 === 1)));
+      const after = memoryOf(child.child.pid!);
+      console.log(`relay RSS: idle ${idle.rssMb.toFixed(1)} MB, peak ${after.peakMb.toFixed(1)} MB during 300 concurrent 1 MiB uploads (+${(after.peakMb - idle.rssMb).toFixed(1)} MB)`);
+      expect(statuses.filter((s) => s !== 413)).toEqual([]);
+      expect(after.peakMb - idle.rssMb).toBeLessThan(150);
+      expect((await post(child.url + '/u/e', event())).status).toBe(200);
+    } finally {
+      child.child.kill('SIGKILL');
+      await child.exited;
+    }
   });
 });
 
