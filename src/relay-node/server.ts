@@ -16,7 +16,7 @@ import { createRelay, DEFAULT_PATHS, type RelayHandler, type RelayPaths } from '
 import { createJsonLogger, type Logger } from '../delivery/log.ts';
 import { createUpstream, DEFAULT_UPSTREAM_URL } from '../delivery/upstream.ts';
 import type { RelayConfig } from './config.ts';
-import { createFileSpool, type FileSpool } from '../delivery/file-spool/index.ts';
+import { createFileSpool, type FileSpool, type FileSpoolOptions } from '../delivery/file-spool/index.ts';
 import { createLocalStore, readRecent } from './local-store.ts';
 import { toNodeListener } from './node-adapter.ts';
 import { serveStatic } from './static-files.ts';
@@ -30,6 +30,8 @@ export interface StartOptions extends Partial<Omit<RelayConfig, 'paths'>> {
   fetch?: typeof fetch;
   /** The built tracker (default: the package's `public/u.js`). */
   scriptFile?: string;
+  /** File spool tuning (tests inject a failing disk). */
+  spool?: Pick<FileSpoolOptions, 'io' | 'retryMs' | 'segmentBytes'>;
   /** Forwarder tuning (tests use short back-offs). */
   forwarder?: Pick<ForwarderOptions, 'lingerMs' | 'retryDelay'>;
   /** Non-relay paths: default static files from `siteDir`; `null` = 404 (for mounts). */
@@ -102,7 +104,7 @@ export async function createRelayStack(options: StartOptions = {}): Promise<Rela
   const logger = createJsonLogger(write, secrets);
 
   await mkdir(config.dataDir, { recursive: true });
-  const spool = await createFileSpool({ dir: join(config.dataDir, 'spool'), maxBytes: config.dataMaxMb * 1024 * 1024, logger });
+  const spool = await createFileSpool({ dir: join(config.dataDir, 'spool'), maxBytes: config.dataMaxMb * 1024 * 1024, logger, ...options.spool });
   const storeFile = join(config.dataDir, 'events.ndjson');
   const upstream = credentials
     ? createUpstream({ url: config.upstreamUrl, ...credentials, timeoutMs: config.upstreamTimeoutMs, ...(options.fetch ? { fetch: options.fetch } : {}) })

@@ -4,7 +4,7 @@
  * helps, what to send instead. No message ever carries the token or the upstream URL.
  */
 import { json, toResponse, type Reply } from './reply.ts';
-import { SpoolFullError } from '../delivery/spool.ts';
+import { SpoolFullError, SpoolUnavailableError } from '../delivery/spool.ts';
 
 export class RelayError extends Error {
   constructor(
@@ -27,6 +27,10 @@ export function errorReply(error: unknown, route: string): Reply {
   if (error instanceof SpoolFullError) {
     return json(503, { status: 'error', error: 'spool_full', message: error.message, route }, { 'retry-after': '30' });
   }
+  // Disk full or failing: nothing was stored, and the spool heals by itself once it can write.
+  if (error instanceof SpoolUnavailableError) {
+    return json(503, { status: 'error', error: 'storage_unavailable', message: error.message, route }, { 'retry-after': '10' });
+  }
   return json(500, { status: 'error', error: 'internal', message: 'the relay failed to store the events; retry later', route });
 }
 
@@ -39,5 +43,6 @@ export function errorResponse(error: unknown, route: string): Response {
 export function errorCode(error: unknown): string {
   if (error instanceof RelayError) return error.code;
   if (error instanceof SpoolFullError) return 'spool_full';
+  if (error instanceof SpoolUnavailableError) return 'storage_unavailable';
   return 'internal';
 }

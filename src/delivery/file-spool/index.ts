@@ -4,7 +4,8 @@
  * Layout under `dir`:
  *   seg-0000000000000001.log   segments, preallocated with zeros and filled in order; one record
  *                              a line: `<arrival ms>\t<json>\n`                    (segment.ts)
- *   checkpoint.json            {"segment":n,"offset":bytes} — everything before it is delivered
+ *   checkpoint.json            {"segment":n,"offset":bytes} padded to 64 bytes, overwritten in
+ *                              place — everything before it is delivered
  *                                                                                  (checkpoint.ts)
  *   dead-letter.ndjson         {"at":…,"reason":…,"event":{…}} — records the upstream refused
  *                                                                                  (dead-letter.ts)
@@ -31,8 +32,14 @@
  * 3. Everything before the checkpoint is delivered. A segment is deleted only after the
  *    checkpoint moved past it, so a lost or stale checkpoint means re-sending, never losing —
  *    and the upstream de-duplicates re-sent events on `event_id`.
- * 4. Bytes of unsent records plus bytes being written never exceed `maxBytes`; an append that
- *    would cross it fails whole with `SpoolFullError`, writing nothing.
+ * 4. Bytes of unsent records, dead letters and bytes being written never exceed `maxBytes`; an
+ *    append that would cross it fails whole with `SpoolFullError`, writing nothing. (Dead
+ *    letters are kept even past it: they were acknowledged.)
+ * 6. Acknowledging never needs free space: the checkpoint is overwritten in place, and spent
+ *    segments are deleted. So a full disk drains as the upstream takes events, and a restart
+ *    resumes after the last acknowledged batch.
+ * 7. While writes fail, every append fails fast with `SpoolUnavailableError` and `health()`
+ *    says why; a probe clears it once a new segment can be made again.
  * 5. Between segments' zeros and lines there is no third thing: a line is `<digits>\t<json>\n`
  *    or it is skipped with a warning, never passed on.
  *
@@ -44,13 +51,13 @@ import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../log.ts';
 import type { Spool } from '../spool.ts';
-import { writeCheckpoint } from './checkpoint.ts';
-import { appendDeadLetter } from './dead-letter.ts';
+import { openCheckpoint } from './checkpoint.ts';
+import { appendDeadLetter, deadLetterSize } from './dead-letter.ts';
 import { acquireLock } from './lock.ts';
 import { statsOf } from './ledger.ts';
 import { createReader, type Cursor } from './reader.ts';
 import { recover } from './recovery.ts';
-import { segPath } from './segment.ts';
+import { nodeIo, segPath, type SpoolIo } from './segment.ts';
 import { createWriter } from './writer.ts';
 
 export interface FileSpoolOptions {
@@ -61,6 +68,10 @@ export interface FileSpoolOptions {
   segmentBytes?: number;
   logger?: Logger;
   now?: () => number;
+  /** While writes fail (disk full), try again this often (default 1 s). */
+  retryMs?: number;
+  /** Replace the writes that can fail on a full disk (tests inject ENOSPC and EIO). */
+  io?: Partial<SpoolIo>;
 }
 
 export interface FileSpool extends Spool {
@@ -80,11 +91,15 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
   await mkdir(dir, { recursive: true });
   const lock = await acquireLock(dir);
 
-  let ledger, writer;
+  let ledger, writer, checkpoint;
   try {
-    ledger = await recover(dir, checkpointPath, segmentBytes, log);
-    writer = await createWriter({ dir, ledger, segmentBytes, maxBytes: options.maxBytes ?? Infinity, now, log });
+    checkpoint = await openCheckpoint(checkpointPath);
+    ledger = await recover(dir, checkpoint.start, segmentBytes, log);
+    ledger.deadLetterBytes = await deadLetterSize(deadLetterPath);
+    const io = { ...nodeIo, ...options.io };
+    writer = await createWriter({ dir, ledger, segmentBytes, maxBytes: options.maxBytes ?? Infinity, now, log, io, retryMs: options.retryMs ?? 1000 });
   } catch (error) {
+    await checkpoint?.close();
     await lock.release();
     throw error;
   }
@@ -110,7 +125,7 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
       ledger.head = { segment: cursor.segment, offset: cursor.offset };
       ledger.depth = Math.max(0, ledger.depth - cursor.count);
       ledger.bytes = Math.max(0, ledger.bytes - cursor.bytes);
-      await writeCheckpoint(checkpointPath, ledger.head);
+      await checkpoint.write(ledger.head);
       // Spent segments: everything before the head's segment is delivered (invariant 3).
       for (const segment of [...ledger.sizes.keys()]) {
         if (segment >= ledger.head.segment) continue;
@@ -123,15 +138,20 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
       else ledger.oldestAt = await reader.headArrival();
     },
 
-    deadLetter: (record, reason) => appendDeadLetter(deadLetterPath, now(), record, reason),
+    async deadLetter(record, reason) {
+      // Kept even over the cap: they were acknowledged. The cap then holds new appends back.
+      ledger.deadLetterBytes += await appendDeadLetter(deadLetterPath, now(), record, reason);
+    },
 
     stats: () => statsOf(ledger),
+    health: writer.health,
 
     async close() {
       if (closed) return;
       closed = true;
       await writer.close();
       await reader.close();
+      await checkpoint.close();
       await lock.release();
     },
   };

@@ -22,6 +22,8 @@ export interface Ledger {
   bytes: number;
   /** Arrival time of the first unsent record, when there is one. */
   oldestAt: number | undefined;
+  /** Size of the dead-letter file: it counts against the cap like unsent records. */
+  deadLetterBytes: number;
 }
 
 /** The head, stepped over spent segments. */
@@ -35,6 +37,8 @@ export function firstUnsent(ledger: Ledger): Position {
 }
 
 export function statsOf(ledger: Ledger): SpoolStats {
-  const { depth, bytes, oldestAt } = ledger;
-  return depth > 0 && oldestAt !== undefined ? { depth, bytes, oldestAt } : { depth, bytes };
+  const { depth, bytes, oldestAt, deadLetterBytes } = ledger;
+  const stats: SpoolStats = depth > 0 && oldestAt !== undefined ? { depth, bytes, oldestAt } : { depth, bytes };
+  if (deadLetterBytes > 0) stats.deadLetterBytes = deadLetterBytes;
+  return stats;
 }

@@ -5,12 +5,10 @@
  */
 import { open, readFile, unlink } from 'node:fs/promises';
 import type { Logger } from '../log.ts';
-import { readCheckpoint } from './checkpoint.ts';
 import type { Ledger, Position } from './ledger.ts';
 import { arrivalEnd, listSegments, NL, segPath } from './segment.ts';
 
-export async function recover(dir: string, checkpointPath: string, segmentBytes: number, log: Logger): Promise<Ledger> {
-  const checkpoint = await readCheckpoint(checkpointPath);
+export async function recover(dir: string, checkpoint: Position, segmentBytes: number, log: Logger): Promise<Ledger> {
   const sizes = new Map<number, number>();
   let depth = 0;
   let bytes = 0;
@@ -50,7 +48,7 @@ export async function recover(dir: string, checkpointPath: string, segmentBytes:
   let current = Math.max(head.segment, ...sizes.keys());
   if ((sizes.get(current) ?? 0) >= segmentBytes) current++;
   if (depth > 0) log.info('spool resumed', { depth, bytes, from: head });
-  return { head, sizes, current, depth, bytes, oldestAt };
+  return { head, sizes, current, depth, bytes, oldestAt, deadLetterBytes: 0 };
 }
 
 /**

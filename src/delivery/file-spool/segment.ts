@@ -5,7 +5,7 @@
  * contain NUL, so zeros are always padding (or a torn write).
  */
 import { constants as fsConstants } from 'node:fs';
-import { open, readdir, type FileHandle } from 'node:fs/promises';
+import { open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const NL = 0x0a;
@@ -66,9 +66,13 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** A new segment file of `size` zero bytes, synced, its directory entry synced. */
+/**
+ * A new segment file of `size` zero bytes, synced, its directory entry synced. On failure (a
+ * full disk) the partial file is deleted, so a failed attempt gives back the space it took.
+ */
 export async function createSegment(dir: string, segment: number, size: number): Promise<FileHandle> {
-  const fh = await open(segPath(dir, segment), fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_TRUNC | DSYNC);
+  const path = segPath(dir, segment);
+  const fh = await open(path, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_TRUNC | DSYNC);
   try {
     const chunk = Buffer.alloc(Math.min(size, 1 << 20));
     for (let at = 0; at < size; at += chunk.length) await writeAll(fh, chunk.subarray(0, Math.min(chunk.length, size - at)), at);
@@ -77,9 +81,18 @@ export async function createSegment(dir: string, segment: number, size: number):
     return fh;
   } catch (error) {
     await fh.close();
+    await unlink(path).catch(() => {});
     throw error;
   }
 }
+
+/** The writes that can fail on a full or broken disk; tests replace them to inject ENOSPC or EIO. */
+export interface SpoolIo {
+  createSegment(dir: string, segment: number, size: number): Promise<FileHandle>;
+  write(fh: FileHandle, buf: Buffer, position: number): Promise<void>;
+}
+
+export const nodeIo: SpoolIo = { createSegment, write: writeAll };
 
 /** Open an existing segment for appending in place. */
 export function openSegment(dir: string, segment: number): Promise<FileHandle> {

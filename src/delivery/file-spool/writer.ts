@@ -2,17 +2,24 @@
  * Appends with group commit: appends that arrive while a write is being synced queue up and
  * go out together in the next write, so a busy relay pays one sync per burst instead of one
  * per request. An append resolves only after its lines are on stable storage.
+ *
+ * When a write fails (ENOSPC, EIO, a read-only remount) the appends in it are refused, and so
+ * is every append after it, at once, with `SpoolUnavailableError` — the relay answers 503 with
+ * Retry-After and /healthz says why. Meanwhile a probe tries every `retryMs` to make the next
+ * segment (the write that needs room); when it succeeds the writer moves on to that fresh
+ * segment and takes appends again, with nobody having to restart it.
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { Logger } from '../log.ts';
-import { SpoolFullError } from '../spool.ts';
+import { SpoolFullError, SpoolUnavailableError, storageFailure, type SpoolHealth } from '../spool.ts';
 import type { Ledger } from './ledger.ts';
-import { createSegment, DSYNC, openSegment, writeAll } from './segment.ts';
+import { DSYNC, openSegment, type SpoolIo } from './segment.ts';
 
 export interface SegmentWriter {
   append(records: readonly string[]): Promise<void>;
   /** How many times appends were synced so far. */
   syncs(): number;
+  health(): SpoolHealth;
   /** Wait for queued appends, then close the files. */
   close(): Promise<void>;
 }
@@ -32,29 +39,37 @@ export async function createWriter(options: {
   maxBytes: number;
   now: () => number;
   log: Logger;
+  io: SpoolIo;
+  retryMs: number;
 }): Promise<SegmentWriter> {
-  const { dir, ledger, segmentBytes, maxBytes, now, log } = options;
+  const { dir, ledger, segmentBytes, maxBytes, now, log, io, retryMs } = options;
   const { sizes } = ledger;
   let writer: FileHandle;
   if (sizes.has(ledger.current)) writer = await openSegment(dir, ledger.current);
   else {
-    writer = await createSegment(dir, ledger.current, segmentBytes);
+    writer = await io.createSegment(dir, ledger.current, segmentBytes);
     sizes.set(ledger.current, 0);
   }
   /** The next segment, zero-filled ahead of time so rotating never waits for it. */
   let next: { segment: number; ready: Promise<FileHandle> } | null = null;
   const prepareNext = () => {
     const segment = ledger.current + 1;
-    const ready = createSegment(dir, segment, segmentBytes);
+    const ready = io.createSegment(dir, segment, segmentBytes);
     ready.catch(() => {}); // a failure surfaces when rotate awaits it
     next = { segment, ready };
+    return next;
   };
+  /** Switch to the next segment; the current one stays the writer's until that exists. */
   const rotate = async () => {
-    await writer.close();
-    if (!next || next.segment !== ledger.current + 1) prepareNext();
-    const { ready } = next!;
-    next = null;
-    writer = await ready;
+    const pending = next && next.segment === ledger.current + 1 ? next : prepareNext();
+    let fh: FileHandle;
+    try {
+      fh = await pending.ready;
+    } finally {
+      next = null;
+    }
+    await writer.close().catch(() => {});
+    writer = fh;
     ledger.current++;
     sizes.set(ledger.current, 0);
   };
@@ -65,6 +80,33 @@ export async function createWriter(options: {
   let reserved = 0;
   let flushing: Promise<void> | null = null;
   let syncCount = 0;
+  let failure: { error: SpoolUnavailableError; since: number } | null = null;
+  /** After a failed write the current segment may end in a torn line: the next write starts a fresh one. */
+  let mustRotate = false;
+  let probeTimer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+
+  const fail = (error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    if (failure) return;
+    failure = { error: new SpoolUnavailableError(storageFailure(code), code), since: now() };
+    log.error('spool cannot write; refusing new events until it can', { reason: failure.error.reason, code, detail: error instanceof Error ? error.message : String(error) });
+    schedule();
+  };
+  // Unref'd: a client script on a full disk still exits when its work is done.
+  const schedule = () => (probeTimer = setTimeout(probe, retryMs)).unref?.();
+  const probe = async () => {
+    if (closed || !failure) return;
+    try {
+      await (next ?? prepareNext()).ready;
+      const { since } = failure;
+      failure = null;
+      log.info('spool writes again', { failedForMs: now() - since });
+    } catch {
+      next = null;
+      schedule();
+    }
+  };
 
   const flush = async () => {
     while (queued.length > 0) {
@@ -72,15 +114,22 @@ export async function createWriter(options: {
       queued = [];
       const groupBytes = queuedBytes;
       queuedBytes = 0;
+      const used = () => sizes.get(ledger.current) ?? 0;
+      let buf: Buffer | undefined;
+      let writing = false;
       try {
-        const buf = Buffer.from(group.map((g) => g.lines.join('')).join(''), 'utf8');
-        const used = () => sizes.get(ledger.current) ?? 0;
-        if (used() > 0 && used() + buf.length > segmentBytes) await rotate();
+        if (failure) throw failure.error;
+        buf = Buffer.from(group.map((g) => g.lines.join('')).join(''), 'utf8');
+        if (mustRotate || (used() > 0 && used() + buf.length > segmentBytes)) {
+          await rotate();
+          mustRotate = false;
+        }
         // Overwrite the preallocated zeros: the file size does not change, so fdatasync only
         // flushes data instead of also committing a metadata change to the journal — the
         // trick write-ahead logs use (PostgreSQL's wal_init_zero); measured here at about a
         // third of the sync latency of a growing file.
-        await writeAll(writer, buf, used());
+        writing = true;
+        await io.write(writer, buf, used());
         if (!DSYNC) await writer.datasync();
         syncCount++;
         sizes.set(ledger.current, used() + buf.length);
@@ -93,11 +142,16 @@ export async function createWriter(options: {
           g.resolve();
         }
       } catch (error) {
-        // The records are not acknowledged, so the caller answers 5xx.
-        for (const g of group) g.reject(error);
-        log.error('spool write failed', { reason: error instanceof Error ? error.message : String(error) });
-        // A partial write may have left a torn line; start a fresh segment so it stays last.
-        await rotate().catch(() => {});
+        if (!(error instanceof SpoolUnavailableError)) {
+          fail(error);
+          // The records are not acknowledged. A partial write may have left a torn line after
+          // the committed end: blank it (no new space needed) and start a fresh segment next.
+          if (writing && buf) {
+            mustRotate = true;
+            await io.write(writer, Buffer.alloc(buf.length), used()).catch(() => {});
+          }
+        }
+        for (const g of group) g.reject(failure?.error ?? error);
       }
       reserved -= groupBytes;
     }
@@ -107,11 +161,12 @@ export async function createWriter(options: {
   return {
     append(records) {
       if (records.length === 0) return Promise.resolve();
+      if (failure) return Promise.reject(failure.error);
       const at = now();
       const lines = records.map((r) => `${at}\t${r}\n`);
       let size = 0;
       for (const l of lines) size += Buffer.byteLength(l);
-      if (ledger.bytes + reserved + size > maxBytes) return Promise.reject(new SpoolFullError(maxBytes));
+      if (ledger.bytes + ledger.deadLetterBytes + reserved + size > maxBytes) return Promise.reject(new SpoolFullError(maxBytes, ledger.deadLetterBytes));
       reserved += size;
       return new Promise<void>((resolve, reject) => {
         queued.push({ lines, bytes: size, at, resolve, reject });
@@ -120,7 +175,10 @@ export async function createWriter(options: {
       });
     },
     syncs: () => syncCount,
+    health: () => (failure ? { ok: false, reason: failure.error.reason, since: failure.since } : { ok: true }),
     async close() {
+      closed = true;
+      clearTimeout(probeTimer);
       await flushing;
       await writer.close();
       const pending = next as { ready: Promise<FileHandle> } | null;

@@ -5,7 +5,8 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createFileSpool, type FileSpool } from '../../../src/delivery/file-spool/index.ts';
 import type { Logger } from '../../../src/delivery/log.ts';
 import { createMemorySpool } from '../../../src/delivery/memory-spool.ts';
-import { SpoolFullError, type Spool } from '../../../src/delivery/spool.ts';
+import { SpoolFullError, SpoolUnavailableError, type Spool } from '../../../src/delivery/spool.ts';
+import { nodeIo } from '../../../src/delivery/file-spool/segment.ts';
 import { buildSpoolOnce, spoolProcess } from '../../support/spool-process.ts';
 
 let dir: string;
@@ -196,6 +197,56 @@ process.kill(process.pid, 'SIGKILL');`);
     await spool.deadLetter(rec(5), 'upstream answered 400: bad');
     const line = JSON.parse(readFileSync(spool.deadLetterPath, 'utf8').trim());
     expect(line).toMatchObject({ reason: 'upstream answered 400: bad', event: JSON.parse(rec(5)) });
+    await spool.close();
+  });
+
+  it('acknowledges in place: one 64-byte checkpoint, no temporary file', async () => {
+    const spool = await open();
+    await spool.append([rec(0), rec(1)]);
+    const b = await spool.read(1, 1e9);
+    await spool.ack(b!.cursor);
+    expect(readdirSync(dir).filter((f) => f.startsWith('checkpoint'))).toEqual(['checkpoint.json']);
+    expect(statSync(join(dir, 'checkpoint.json')).size).toBe(64);
+    await spool.close();
+  });
+
+  it('counts dead letters against the cap, and says so when they fill it', async () => {
+    const spool = await open({ maxBytes: 2 * 1048576 });
+    const big = JSON.stringify({ event_id: 'x', pad: 'p'.repeat(1048576) });
+    await spool.deadLetter(big, 'upstream answered 400');
+    await spool.deadLetter(big, 'upstream answered 400');
+    expect(spool.stats().deadLetterBytes).toBeGreaterThan(2 * 1048576);
+    const error = await spool.append([rec(0)]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SpoolFullError);
+    expect((error as Error).message).toMatch(/2 MB of it dead letters: see umbeacon dead-letters/);
+    await spool.close();
+    const again = await open({ maxBytes: 2 * 1048576 });
+    await expect(again.append([rec(0)])).rejects.toBeInstanceOf(SpoolFullError);
+    await again.close();
+  });
+
+  it('refuses appends at once while writes fail, and takes them again once a segment can be made', async () => {
+    let failing = false;
+    const enospc = () => Promise.reject(Object.assign(new Error('no space'), { code: 'ENOSPC' }));
+    const spool = await createFileSpool({
+      dir,
+      logger,
+      retryMs: 10,
+      io: {
+        createSegment: (...a) => (failing ? enospc() : nodeIo.createSegment(...a)),
+        write: (...a) => (failing ? enospc() : nodeIo.write(...a)),
+      },
+    });
+    await spool.append([rec(0)]);
+    failing = true;
+    await expect(spool.append([rec(1)])).rejects.toBeInstanceOf(SpoolUnavailableError);
+    expect(spool.health?.()).toMatchObject({ ok: false, reason: 'disk_full' });
+    await expect(spool.append([rec(2)])).rejects.toThrow('no space left on its disk (ENOSPC)');
+    failing = false;
+    while (!spool.health?.().ok) await new Promise((r) => setTimeout(r, 5));
+    await spool.append([rec(3)]);
+    expect(await drainAll(spool)).toEqual([rec(0), rec(3)]);
+    expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['spool cannot write; refusing new events until it can', 'spool writes again']));
     await spool.close();
   });
 
