@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfig, SETTINGS, type SettingName } from './config.ts';
 import { startRelayServer } from './server.ts';
+import { DirectoryLockedError, DirectoryNotWritableError } from '../delivery/file-spool/index.ts';
 
 export function registerServe(program: Command): void {
   const cmd = program
@@ -41,7 +42,7 @@ export function registerServe(program: Command): void {
       relay = await startRelayServer(config);
     } catch (error) {
       const e = error as NodeJS.ErrnoException;
-      const reason = e.code === 'EADDRINUSE' ? `port ${config.port} on ${config.host} is in use (set PORT)` : e.code === 'EACCES' ? `no permission to listen on ${config.host}:${config.port} or to write ${config.dataDir}` : e.message;
+      const reason = error instanceof DirectoryNotWritableError || error instanceof DirectoryLockedError ? `DATA_DIR ${e.message}` : e.code === 'EADDRINUSE' ? `port ${config.port} on ${config.host} is in use (set PORT)` : e.code === 'EACCES' ? `no permission to listen on ${config.host}:${config.port} or to write ${config.dataDir}` : e.message;
       console.error(`umbeacon serve: ${reason}`);
       process.exit(1);
     }

@@ -4,7 +4,7 @@
  * tests start it through `startRelayServer`.
  */
 import { createServer, type Server } from 'node:http';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -103,7 +103,7 @@ export async function createRelayStack(options: StartOptions = {}): Promise<Rela
   const secrets = credentials ? [credentials.serverToken, `${credentials.apiKey}.${credentials.serverToken}`] : [];
   const logger = createJsonLogger(write, secrets);
 
-  await mkdir(config.dataDir, { recursive: true });
+  // The spool makes DATA_DIR (and says so in one line when it cannot be written).
   const spool = await createFileSpool({ dir: join(config.dataDir, 'spool'), maxBytes: config.dataMaxMb * 1024 * 1024, logger, ...options.spool });
   const storeFile = join(config.dataDir, 'events.ndjson');
   const upstream = credentials

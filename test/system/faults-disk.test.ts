@@ -7,14 +7,13 @@
  * tmpfs that fills up (mounted in a user + mount namespace, so no root needed; skipped where
  * `unshare -r -m` is not allowed).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nodeIo, type SpoolIo } from '../../src/delivery/file-spool/segment.ts';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.ts';
 import { startTestRelay, tempDir, type InProcessRelay } from '../support/fault-relay.ts';
+import { canMountTmpfs, mountTmpfs, type Tmpfs } from '../support/tmpfs.ts';
 
 let upstream: FakeUpstream;
 let data: ReturnType<typeof tempDir>;
@@ -83,26 +82,18 @@ describe('a disk that fails under the spool', () => {
   });
 });
 
-const canMount = spawnSync('unshare', ['-r', '-m', 'true']).status === 0;
-
-describe.skipIf(!canMount)('a real tmpfs that fills up', () => {
-  let holder: ChildProcess | undefined;
-  let mountPoint: string;
-  afterEach(() => {
-    holder?.kill('SIGKILL');
-    holder = undefined;
-    rmSync(mountPoint, { recursive: true, force: true });
+describe.skipIf(!canMountTmpfs)('a real tmpfs that fills up', () => {
+  let tmpfs: Tmpfs | undefined;
+  afterEach(async () => {
+    await relay?.close({ drainMs: 0 });
+    relay = undefined;
+    await tmpfs?.unmount();
+    tmpfs = undefined;
   });
 
   it('delivers and frees the disk with it full, takes events again by itself, and a restart re-sends nothing', async () => {
-    // A 512 KiB tmpfs seen through /proc/<pid>/root of the process holding its mount namespace.
-    mountPoint = mkdtempSync(join(tmpdir(), 'umbeacon-tmpfs-'));
-    holder = spawn('unshare', ['-r', '-m', 'sh', '-c', `mount -t tmpfs -o size=512k tmpfs ${mountPoint} && echo mounted && exec sleep 600`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve, reject) => {
-      holder!.stdout!.once('data', () => resolve());
-      holder!.once('exit', (code) => reject(new Error(`could not mount a tmpfs (exit ${code})`)));
-    });
-    const dataDir = join(`/proc/${holder.pid}/root`, mountPoint, 'data');
+    tmpfs = await mountTmpfs({ size: '512k' });
+    const dataDir = join(tmpfs.path, 'data');
     const start = () => startTestRelay(upstream, dataDir, { spool: { segmentBytes: 64 * 1024, retryMs: 20 } });
 
     upstream.fail(503);

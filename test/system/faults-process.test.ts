@@ -9,6 +9,7 @@ import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.t
 import { buildOnce, cliEnv, startCli, startTestRelay, tempDir, type CliRelay, type InProcessRelay } from '../support/fault-relay.ts';
 import { missingUpstream, outOfOrder, startLoad } from '../support/load-driver.ts';
 import { killUnderLoad } from '../support/fault-kill.ts';
+import { canMountTmpfs, mountTmpfs } from '../support/tmpfs.ts';
 
 let upstream: FakeUpstream;
 let data: ReturnType<typeof tempDir>;
@@ -58,6 +59,24 @@ describe('the relay process', () => {
     await load.stop();
     await upstream.waitFor(() => missingUpstream(load, upstream.eventIds()).length === 0, 30_000);
     expect(outOfOrder(load, upstream.events)).toEqual([]);
+  });
+
+  it.skipIf(!canMountTmpfs)('says a read-only DATA_DIR is not writable, in one line, instead of "ENOENT … mkdir"', async () => {
+    const tmpfs = await mountTmpfs({ size: '64k', readOnly: true });
+    try {
+      const dataDir = join(tmpfs.path, 'data');
+      const refused = await startCli(cliEnv(upstream, dataDir)).then(
+        (relay) => {
+          children.push(relay);
+          return 'started';
+        },
+        (error: Error) => error.message,
+      );
+      const printed = refused.split('\n').filter(Boolean).slice(1);
+      expect(printed).toEqual([`umbeacon serve: DATA_DIR ${join(dataDir, 'spool')} is not writable (EROFS): mount it read-write, or use a directory the user running this process can write`]);
+    } finally {
+      await tmpfs.unmount();
+    }
   });
 
   it('drains the spool and exits 0 on SIGTERM', async () => {

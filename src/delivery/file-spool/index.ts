@@ -47,18 +47,22 @@
  *   const spool = await createFileSpool({ dir: './data/spool', maxBytes: 512 * 1024 * 1024 });
  *   await spool.append([JSON.stringify(event)]);   // on disk when this resolves
  */
-import { mkdir, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../log.ts';
 import type { Spool } from '../spool.ts';
 import { openCheckpoint } from './checkpoint.ts';
 import { appendDeadLetter, deadLetterSize } from './dead-letter.ts';
+import { ensureWritableDir } from './directory.ts';
 import { acquireLock } from './lock.ts';
 import { statsOf } from './ledger.ts';
 import { createReader, type Cursor } from './reader.ts';
 import { recover } from './recovery.ts';
 import { nodeIo, segPath, type SpoolIo } from './segment.ts';
 import { createWriter } from './writer.ts';
+
+export { DirectoryLockedError } from './lock.ts';
+export { DirectoryNotWritableError } from './directory.ts';
 
 export interface FileSpoolOptions {
   dir: string;
@@ -88,7 +92,7 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
   const segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
   const checkpointPath = join(dir, 'checkpoint.json');
   const deadLetterPath = join(dir, 'dead-letter.ndjson');
-  await mkdir(dir, { recursive: true });
+  await ensureWritableDir(dir);
   const lock = await acquireLock(dir);
 
   let ledger, writer, checkpoint;
