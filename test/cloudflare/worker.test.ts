@@ -170,11 +170,11 @@ describe('the server token at the edge', () => {
 
   it('is absent from the edge Worker of a split deployment, which still delivers through the consumer', async () => {
     edge = await startEdge({ split: true });
-    const bindings = await edge.mf.getBindings('edge');
+    const bindings = await edge.mf.getBindings(edge.names.edge);
     expect(Object.keys(bindings)).not.toContain('USERMAVEN_SERVER_TOKEN');
     expect(JSON.stringify(bindings)).not.toContain(edge.serverToken);
     expect((await post(edge.url, [event('split-1')])).status).toBe(200);
     await edge.waitFor(() => edge!.upstream.eventIds().has('split-1'));
-    expect(Object.keys(await edge.mf.getBindings('consumer'))).toContain('USERMAVEN_SERVER_TOKEN');
+    expect(Object.keys(await edge.mf.getBindings(edge.names.consumer))).toContain('USERMAVEN_SERVER_TOKEN');
   });
 });

@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { buildIfStale } from '../../support/build-fresh.ts';
 import { startFakeUpstream, type FakeUpstream } from '../../support/fake-upstream.ts';
+import { bindingsOf, readWranglerConfig, type ConsumerOverrides } from './wrangler-config.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const WORKER = resolve(ROOT, 'dist/cloudflare/worker.js');
@@ -25,10 +26,10 @@ export interface EdgeOptions {
   split?: boolean;
   /** The consumer's secret (default: the fake upstream's token; '' = none). */
   serverToken?: string;
-  /** Extra vars of the Worker that serves requests (and of the consumer). */
+  /** Vars over those of the example config (both Workers of a split deployment). */
   vars?: Record<string, string>;
   /** Consumer settings, as in the wrangler config (seconds for the timeout). */
-  consumer?: { maxBatchSize?: number; maxBatchTimeout?: number; maxRetries?: number };
+  consumer?: ConsumerOverrides;
   queueFault?: 'throw' | 'hang';
   /**
    * The first consumer invocation runs the real consumer, then dies before any of its acks
@@ -48,6 +49,8 @@ export interface Edge {
   /** The relay's origin over real HTTP, e.g. `http://127.0.0.1:41234`. */
   url: string;
   mf: Miniflare;
+  /** Worker names: the one serving requests, the one consuming (the same one unless split). */
+  names: { edge: string; consumer: string };
   upstream: FakeUpstream;
   serverToken: string;
   /** Everything the runtime printed (stdout and stderr), line by line. */
@@ -100,36 +103,39 @@ export async function startEdge(options: EdgeOptions = {}): Promise<Edge> {
     partial = parts.pop() ?? '';
     lines.push(...parts.filter((l) => l.length > 0));
   };
-  const consumer = { maxBatchSize: 100, maxBatchTimeout: 0.2, maxRetries: 3, ...options.consumer };
-  const vars = {
-    USERMAVEN_API_KEY: upstream.apiKey,
-    USERMAVEN_URL: upstream.url,
-    QUEUE_MAX_RETRIES: String(consumer.maxRetries),
-    ...options.vars,
-  };
+  const consumer = { maxBatchTimeout: 0.2, ...options.consumer };
   const base = { modules: true, scriptPath: WORKER, compatibilityDate: COMPATIBILITY_DATE } as const;
-  const consumerScript: Partial<WorkerOptions> = options.crashOnce
-    ? {
-        compatibilityDate: COMPATIBILITY_DATE,
-        modules: [
-          { type: 'ESModule', path: resolve(ROOT, 'dist/cloudflare/crash-once.mjs'), contents: CRASH_ONCE },
-          { type: 'ESModule', path: WORKER, contents: readFileSync(WORKER, 'utf8') },
-        ],
-      }
-    : {};
-  const eventsConsumer = { 'umbeacon-events': consumer };
-  const producers = { EVENTS: { queueName: 'umbeacon-events' }, DEAD_LETTERS: { queueName: 'umbeacon-dead-letters' } };
-  const fault: Partial<WorkerOptions> = options.queueFault
-    ? { queueProducers: { DEAD_LETTERS: producers.DEAD_LETTERS }, wrappedBindings: { EVENTS: { scriptName: 'faulty-queue', bindings: { FAULT: options.queueFault } } } }
-    : { queueProducers: producers };
-
+  const consumerScript: Partial<WorkerOptions> = {
+    compatibilityDate: COMPATIBILITY_DATE,
+    modules: [
+      { type: 'ESModule', path: resolve(ROOT, 'dist/cloudflare/crash-once.mjs'), contents: CRASH_ONCE },
+      { type: 'ESModule', path: WORKER, contents: readFileSync(WORKER, 'utf8') },
+    ],
+  };
+  // The configurations people deploy (examples/cloudflare/), with the test's upstream, secret
+  // and consumer timing put in.
+  const configure = (file: string, withToken: boolean) => {
+    const config = readWranglerConfig(file);
+    if (config.mainPath !== WORKER) throw new Error(`${file}: main is ${config.mainPath}, not the built Worker`);
+    if (config.compatibility_date !== COMPATIBILITY_DATE || config.compatibility_flags?.length) throw new Error(`${file}: compatibility_date ${COMPATIBILITY_DATE} and no flags expected`);
+    const b = bindingsOf(config, consumer);
+    const bindings: Record<string, string> = { ...(b.bindings as Record<string, string>), USERMAVEN_API_KEY: upstream.apiKey, USERMAVEN_URL: upstream.url, ...options.vars };
+    if (consumer.maxRetries !== undefined && 'QUEUE_MAX_RETRIES' in bindings) bindings['QUEUE_MAX_RETRIES'] = String(consumer.maxRetries);
+    const token = options.serverToken ?? upstream.serverToken;
+    if (withToken && token) bindings['USERMAVEN_SERVER_TOKEN'] = token;
+    const fault: Partial<WorkerOptions> = options.queueFault
+      ? {
+          queueProducers: Object.fromEntries(Object.entries(b.queueProducers as Record<string, unknown>).filter(([name]) => name !== 'EVENTS')) as WorkerOptions['queueProducers'],
+          wrappedBindings: { EVENTS: { scriptName: 'faulty-queue', bindings: { FAULT: options.queueFault } } },
+        }
+      : {};
+    const script = options.crashOnce && withToken ? consumerScript : base;
+    return { name: config.name, ...script, ...b, bindings, ...fault } as WorkerOptions;
+  };
+  const names = options.split ? { edge: 'umbeacon-edge', consumer: 'umbeacon-consumer' } : { edge: 'umbeacon', consumer: 'umbeacon' };
   const workers: WorkerOptions[] = options.split
-    ? [
-        // The edge: serves the routes, sends to the queue; no token, no consumer.
-        { name: 'edge', ...base, bindings: { ...vars }, ...(options.queueFault ? fault : { queueProducers: { EVENTS: producers.EVENTS } }) },
-        { name: 'consumer', ...(options.crashOnce ? consumerScript : base), bindings: { ...vars, USERMAVEN_SERVER_TOKEN: options.serverToken ?? upstream.serverToken }, queueProducers: producers, queueConsumers: eventsConsumer },
-      ]
-    : [{ name: 'relay', ...(options.crashOnce ? consumerScript : base), bindings: { ...vars, USERMAVEN_SERVER_TOKEN: options.serverToken ?? upstream.serverToken }, ...fault, queueConsumers: eventsConsumer }];
+    ? [configure('edge.wrangler.jsonc', false), configure('consumer.wrangler.jsonc', true)]
+    : [configure('wrangler.jsonc', true)];
   workers.push({ name: 'dead-letter-sink', modules: true, script: SINK, compatibilityDate: COMPATIBILITY_DATE, queueConsumers: { 'umbeacon-dead-letters': { maxBatchTimeout: 0.1 } } });
   if (options.queueFault) workers.push({ name: 'faulty-queue', modules: true, script: FAULTY_QUEUE });
 
@@ -158,12 +164,18 @@ export async function startEdge(options: EdgeOptions = {}): Promise<Edge> {
   const edge: Edge = {
     url,
     mf,
+    names,
     upstream,
     serverToken: upstream.serverToken,
     output: () => [...lines],
     lines: json,
     batches: () => json().filter((l) => l['msg'] === 'batch'),
-    deadLetters: () => lines.filter((l) => l.startsWith('DEAD_LETTER ')).map((l) => JSON.parse(l.slice('DEAD_LETTER '.length)) as DeadLetter),
+    // A string body is a message the platform moved there after its last retry.
+    deadLetters: () =>
+      lines
+        .filter((l) => l.startsWith('DEAD_LETTER '))
+        .map((l) => JSON.parse(l.slice('DEAD_LETTER '.length)) as DeadLetter | string)
+        .map((d) => (typeof d === 'string' ? { record: d, status: 0, reason: 'moved by the platform after max_retries' } : d)),
     async waitFor(predicate, timeoutMs = 20_000) {
       const until = Date.now() + timeoutMs;
       while (!predicate()) {
