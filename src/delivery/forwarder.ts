@@ -19,7 +19,7 @@ import { systemClock, type Clock } from './clock.ts';
 import { deliverBatch, type Failure } from './deliver.ts';
 import { silentLogger, type Logger } from './log.ts';
 import type { Spool } from './spool.ts';
-import { retryDelayMs, type SendResult, type Upstream } from './upstream.ts';
+import { problemOf, retryDelayMs, type SendResult, type Upstream, type UpstreamProblem } from './upstream.ts';
 
 export { systemClock, timerClock, type Clock } from './clock.ts';
 
@@ -56,8 +56,10 @@ export interface ForwarderStatus {
   state: 'stopped' | 'idle' | 'sending' | 'waiting';
   /** Status of the last upstream answer (0 = no answer: timeout or network error). */
   lastStatus?: number;
-  /** Short reason of the last failure; never contains the token or URL. */
+  /** Short reason of the last failure (the upstream's own words, redacted): for logs and the Node client, not for public pages. */
   lastError?: string;
+  /** What is wrong while failing, as a category fit for a public page (`/healthz`). */
+  problem?: UpstreamProblem;
   lastSuccessAt?: number;
   consecutiveFailures: number;
   /** Totals since start. */
@@ -122,6 +124,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const recordFailure = (result: Failure) => {
     status.consecutiveFailures++;
     status.lastError = result.reason;
+    status.problem = problemOf(result);
     // Log changes, not every retry: the first failure, a new status, and then every 10th.
     if (status.consecutiveFailures === 1 || status.lastStatus !== result.status || status.consecutiveFailures % 10 === 0) {
       log.warn('upstream failing', { host: upstream.host, status: result.status, reason: result.reason, failures: status.consecutiveFailures });
@@ -131,6 +134,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const recordSuccess = (events: number, answered: number) => {
     if (status.consecutiveFailures > 0) log.info('upstream recovered', { host: upstream.host, status: answered, after: status.consecutiveFailures });
     status.consecutiveFailures = 0;
+    delete status.problem;
     status.lastStatus = answered;
     status.lastSuccessAt = clock.now();
     status.sentEvents += events;

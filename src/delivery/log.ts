@@ -2,11 +2,11 @@
  * Structured logs: one JSON line per notable thing. The relay core only sees the `Logger`
  * interface; where lines go (stdout, a test array) is the adapter's choice.
  *
- * Every line passes through `redact` with the configured secrets as a last line of defence:
+ * Every line passes through a redactor (every spelling of the configured secrets) as a last line of defence:
  * callers never put the token or the upstream URL in a field, and if one ever slipped in it
  * would still not reach the log.
  */
-import { redact } from './upstream.ts';
+import { createRedactor } from './redact.ts';
 
 export type LogFields = Record<string, unknown>;
 
@@ -26,7 +26,7 @@ export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
  *   log.info('listening', { url: 'http://127.0.0.1:8080' });
  */
 export function createJsonLogger(write: (line: string) => void, secrets: readonly string[] = [], now: () => number = Date.now): Logger {
-  const live = secrets.filter((s) => s.length >= 4);
+  const hide = createRedactor(secrets.filter((s) => s.length >= 4));
   const emit = (level: string, msg: string, fields?: LogFields) => {
     let line: string;
     try {
@@ -34,7 +34,7 @@ export function createJsonLogger(write: (line: string) => void, secrets: readonl
     } catch {
       line = JSON.stringify({ time: new Date(now()).toISOString(), level, msg, note: 'fields were not serializable' });
     }
-    write(redact(line, live) + '\n');
+    write(hide(line) + '\n');
   };
   return {
     info: (msg, fields) => emit('info', msg, fields),

@@ -4,8 +4,15 @@
  * and the importer all send through here, so they share one retry policy.
  *
  * The server token is part of the request URL. Nothing this module returns or throws
- * contains that URL or the token: results carry a status and a short reason only.
+ * contains that URL or the token in any spelling (`redact.ts`): results carry a status, a
+ * short reason and a category.
+ *
+ * Redirects are never followed: fetch would re-send a 301/302 as a GET (the events vanish
+ * behind a 200) and take the token to whatever host the `Location` names. A 3xx is a failure
+ * to retry, with the target host in its reason.
  */
+import { createRedactor } from './redact.ts';
+
 
 export const DEFAULT_UPSTREAM_URL = 'https://events.usermaven.com';
 export const S2S_PATH = '/api/v1/s2s/event';
@@ -23,10 +30,38 @@ export interface UpstreamOptions {
 
 export type SendResult =
   | { kind: 'ok'; status: number }
-  /** Try again later: 5xx, 408, 429, timeout, network error. */
-  | { kind: 'retry'; status: number; reason: string; retryAfterMs?: number }
+  /** Try again later: 5xx, 408, 429, 3xx, timeout, network error. */
+  | { kind: 'retry'; status: number; reason: string; retryAfterMs?: number; problem?: UpstreamProblem }
   /** The upstream refused the batch (other 4xx): retrying the same bytes will not help. */
-  | { kind: 'reject'; status: number; reason: string };
+  | { kind: 'reject'; status: number; reason: string; problem?: UpstreamProblem };
+
+/**
+ * What is wrong upstream, as a word fit for a public status page (`/healthz`), where the
+ * upstream's own text never goes.
+ */
+export type UpstreamProblem =
+  | 'timeout'
+  | 'unreachable'
+  | 'redirected'
+  | 'credentials'
+  | 'rate_limited'
+  | 'server_error'
+  /** Every event refused, not just a few: the upstream's fault, not the events' (see forwarder). */
+  | 'refusing_all'
+  | 'refused';
+
+/** The category of a failed answer. */
+export function problemOf(result: Exclude<SendResult, { kind: 'ok' }>): UpstreamProblem {
+  if (result.problem) return result.problem;
+  const { status } = result;
+  if (status === 0) return 'unreachable';
+  if (status >= 300 && status < 400) return 'redirected';
+  if (isCredentialProblem(status)) return 'credentials';
+  if (status === 429) return 'rate_limited';
+  if (status === 408) return 'timeout';
+  if (status >= 500) return 'server_error';
+  return 'refused';
+}
 
 export interface Upstream {
   /**
@@ -45,11 +80,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const href = target.href;
   const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 15_000;
-  // Longest first, so an echoed URL is hidden whole (not just its token); the encoded forms
-  // cover upstreams that echo the URL escaped.
-  const secrets = [href, target.pathname + target.search, `${options.apiKey}.${options.serverToken}`, options.serverToken]
-    .flatMap((s) => [s, encodeURIComponent(s)])
-    .filter((s, i, all) => s.length > 0 && all.indexOf(s) === i);
+  // Longest first, so an echoed URL is hidden whole (not just its token).
+  const hide = createRedactor([href, target.pathname + target.search, target.search, `${options.apiKey}.${options.serverToken}`, options.serverToken]);
 
   return {
     host: base.host,
@@ -65,12 +97,17 @@ export function createUpstream(options: UpstreamOptions): Upstream {
           headers: { 'content-type': 'application/json' },
           body,
           signal: controller.signal,
+          redirect: 'manual',
         });
         // Read the body so the connection can be reused; keep a short excerpt as the reason.
         const text = await res.text().catch(() => '');
         if (res.ok) return { kind: 'ok', status: res.status };
+        if (res.status >= 300 && res.status < 400) {
+          const to = redirectHost(res.headers.get('location'), href);
+          return { kind: 'retry', status: res.status, reason: hide(`upstream answered ${res.status} (redirect to ${to}, not followed: set USERMAVEN_URL to the final address)`), problem: 'redirected' };
+        }
         // Redact before cutting: an excerpt cut mid-token would keep half the secret unmatched.
-        const reason = `upstream answered ${res.status}${text ? `: ${redact(text, secrets).slice(0, 200)}` : ''}`;
+        const reason = `upstream answered ${res.status}${text ? `: ${hide(text).slice(0, 200)}` : ''}`;
         if (isRetryableStatus(res.status)) {
           const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), Date.now());
           return retryAfterMs === undefined
@@ -79,12 +116,9 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         }
         return { kind: 'reject', status: res.status, reason };
       } catch (error) {
-        const reason = signal?.aborted
-          ? 'upstream request cut short (stopping)'
-          : controller.signal.aborted
-          ? `upstream timed out after ${timeoutMs} ms`
-          : redact(`upstream unreachable: ${describeNetworkError(error)}`, secrets);
-        return { kind: 'retry', status: 0, reason };
+        if (signal?.aborted) return { kind: 'retry', status: 0, reason: 'upstream request cut short (stopping)' };
+        if (controller.signal.aborted) return { kind: 'retry', status: 0, reason: `upstream timed out after ${timeoutMs} ms`, problem: 'timeout' };
+        return { kind: 'retry', status: 0, reason: hide(`upstream unreachable: ${describeNetworkError(error)}`), problem: 'unreachable' };
       } finally {
         clearTimeout(timer);
         signal?.removeEventListener('abort', cut);
@@ -144,9 +178,14 @@ function describeNetworkError(error: unknown): string {
   return String(error);
 }
 
-/** Replace every secret in a message; used on anything that could echo the request URL. */
-export function redact(message: string, secrets: readonly string[]): string {
-  let out = message;
-  for (const secret of secrets) if (secret) out = out.split(secret).join('[redacted]');
-  return out;
+/** The host a `Location` points to (never its path or query: they may carry the token). */
+function redirectHost(location: string | null, base: string): string {
+  if (!location) return 'nowhere (no Location)';
+  try {
+    return new URL(location, base).host || 'an unknown host';
+  } catch {
+    return 'an unparseable Location';
+  }
 }
+
+export { redact } from './redact.ts';

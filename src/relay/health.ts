@@ -1,4 +1,4 @@
-/** `GET /healthz`: spool depth and age, upstream state, rejects by reason. Public: no upstream text beyond what the forwarder status carries. */
+/** `GET /healthz`: spool depth and age, upstream state, rejects by reason. Public: a status and a category, never the upstream's own text (that goes to the log). */
 import type { ForwarderStatus } from '../delivery/forwarder.ts';
 import { STORAGE_MESSAGES, type Spool } from '../delivery/spool.ts';
 import { json, type Reply } from './reply.ts';
@@ -30,7 +30,7 @@ export function healthReply(options: HealthOptions): Reply {
           host: options.upstreamHost ?? null,
           state: fwd.state,
           lastStatus: fwd.lastStatus ?? null,
-          lastError: fwd.lastError ?? null,
+          problem: fwd.consecutiveFailures > 0 ? (fwd.problem ?? null) : null,
           lastSuccessAgeMs: fwd.lastSuccessAt === undefined ? null : t - fwd.lastSuccessAt,
           consecutiveFailures: fwd.consecutiveFailures,
           sentEvents: fwd.sentEvents,

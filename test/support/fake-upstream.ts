@@ -9,7 +9,9 @@
  * recorded (also the refused ones), so a failing test can print what arrived.
  *
  * Faults switch at runtime: `fail(503)`, `fail(429, { retryAfter: 1 })`, `hang()`, `reset()`,
- * `slow(ms)`, `reject(predicate)`; `heal()` turns them all off.
+ * `slow(ms)`, `reject(predicate)`, `redirect(301)`; `heal()` turns them all off. A redirect
+ * points at `/moved` on the same fake, which answers 200 to anything, as a site behind an
+ * http→https redirect answers the re-sent GET: a client that follows it loses the events.
  *
  * @example
  *   const upstream = await startFakeUpstream({ apiKey: 'k', serverToken: 's' });
@@ -67,7 +69,9 @@ export interface FakeUpstream {
   /** Wait this long before answering each request. */
   slow(ms: number): void;
   /** Answer `status` (default 400) to any batch that contains an event matching `predicate`. */
-  reject(predicate: (event: Record<string, unknown>) => boolean, status?: number): void;
+  reject(predicate: (event: Record<string, unknown>) => boolean, status?: number, options?: Pick<FailOptions, 'body'>): void;
+  /** Answer `status` (301, 302, 307, 308) with a `Location` on `/moved`, keeping the query (token and all). */
+  redirect(status: number, options?: Pick<FailOptions, 'count'>): void;
   /** Back to normal: no failures, no hangs, no delay, no rejects. */
   heal(): void;
   /** Forget everything recorded so far. */
@@ -94,7 +98,8 @@ export async function startFakeUpstream(options: { apiKey?: string; serverToken?
   let failing: { status: number; retryAfter?: number | string; remaining: number; body?: (target: string) => string } | null = null;
   let mode: 'normal' | 'hang' | 'reset' = 'normal';
   let delayMs = 0;
-  let poison: { predicate: (event: Record<string, unknown>) => boolean; status: number } | null = null;
+  let poison: { predicate: (event: Record<string, unknown>) => boolean; status: number; body?: (target: string) => string } | null = null;
+  let redirecting: { status: number; remaining: number } | null = null;
 
   const notify = () => {
     for (const w of waiters) w();
@@ -134,6 +139,13 @@ export async function startFakeUpstream(options: { apiKey?: string; serverToken?
           notify();
           return;
         }
+        if (record.path === '/moved') return answer(200, { status: 'ok' });
+        if (redirecting && record.path === S2S_PATH) {
+          const { status } = redirecting;
+          if (--redirecting.remaining <= 0) redirecting = null;
+          const search = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
+          return answer(status, { status: 'moved' }, { location: `http://127.0.0.1:${port}/moved${search}` });
+        }
         if (record.method !== 'POST' || record.path !== S2S_PATH) return answer(404, { status: 'error', message: 'not found' });
         if (record.token !== `${apiKey}.${serverToken}`) return answer(401, { status: 'error', message: 'invalid token' });
         const parsed = parseEvents(record.body);
@@ -143,7 +155,7 @@ export async function startFakeUpstream(options: { apiKey?: string; serverToken?
           if (--failing.remaining <= 0) failing = null;
           return answer(status, body ? body(req.url ?? '') : { status: 'error', message: 'fake failure' }, retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) });
         }
-        if (poison && parsed.some(poison.predicate)) return answer(poison.status, { status: 'error', message: 'poisoned event in batch' });
+        if (poison && parsed.some(poison.predicate)) return answer(poison.status, poison.body ? poison.body(req.url ?? '') : { status: 'error', message: 'poisoned event in batch' });
         record.events = parsed;
         events.push(...parsed);
         for (const e of parsed) if (typeof e['event_id'] === 'string') ids.add(e['event_id']);
@@ -204,14 +216,18 @@ export async function startFakeUpstream(options: { apiKey?: string; serverToken?
     slow(ms) {
       delayMs = ms;
     },
-    reject(predicate, status = 400) {
-      poison = { predicate, status };
+    reject(predicate, status = 400, opts = {}) {
+      poison = { predicate, status, ...(opts.body ? { body: opts.body } : {}) };
+    },
+    redirect(status, opts = {}) {
+      redirecting = { status, remaining: opts.count ?? Infinity };
     },
     heal() {
       failing = null;
       mode = 'normal';
       delayMs = 0;
       poison = null;
+      redirecting = null;
       for (const release of hanging) release();
       hanging.clear();
     },

@@ -112,6 +112,24 @@ describe('upstream faults under load', () => {
   });
 });
 
+describe('upstream redirects', () => {
+  it.each([301, 302, 307, 308])('never follows a %i: retries it, logs its status and target host without the token, and delivers once the upstream answers again', async (status) => {
+    relay = await startTestRelay(upstream, data.dir);
+    upstream.redirect(status, { count: 4 });
+    const load = startLoad({ target: () => relay.url, visitors: 2, maxEvents: 30 });
+    await load.waitAcked(30);
+    await load.stop();
+    await upstream.waitFor((u) => missingUpstream(load, u.eventIds()).length === 0);
+    // Following it would re-send the events (as a GET after 301/302) to /moved, which answers 200 and keeps nothing.
+    expect(upstream.requests.filter((r) => r.path !== '/api/v1/s2s/event')).toEqual([]);
+    expect(upstream.requests.filter((r) => r.status === status)).toHaveLength(4);
+    const failing = relay.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'upstream failing');
+    expect(failing).toMatchObject({ status, reason: expect.stringContaining(`redirect to ${new URL(upstream.url).host}`) });
+    expect(relay.lines.join('\n')).not.toContain(upstream.serverToken);
+    await expect.poll(() => relay.forwarder.status().sentEvents).toBe(upstream.events.length);
+  });
+});
+
 describe('a long outage', () => {
   it('keeps trying at least every 16 s, so the relay notices soon that the upstream is back', async () => {
     // 40 failures without Retry-After, then the upstream is back. A fake clock records each

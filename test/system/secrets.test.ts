@@ -16,14 +16,27 @@ import { root, startTestRelay, tempDir, type InProcessRelay } from '../support/f
 const TOKEN = 'Zq7+Xk/9Wm=Rt4Lp8Vb';
 const API_KEY = 'pubkey123';
 
+const CREDENTIALS = `${API_KEY}.${TOKEN}`;
+const pct = (text: string) => encodeURIComponent(text);
+const lowerPct = (text: string) => pct(text).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
+const unicodeEscaped = (text: string) => Array.from(text, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+const htmlEntities = (text: string) => text.replace(/[^A-Za-z0-9]/g, (c) => `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`);
+const jsonSlashes = (text: string) => JSON.stringify(text).slice(1, -1).replaceAll('/', '\\/');
+
 /** Every way the token could be spelled in a response, log line or file. */
-const spellings = [TOKEN, encodeURIComponent(TOKEN), new URLSearchParams({ t: TOKEN }).toString().slice(2), JSON.stringify(TOKEN).slice(1, -1).replaceAll('/', '\\/')];
+const spellings = [TOKEN, pct(TOKEN), lowerPct(TOKEN), pct(pct(TOKEN)), new URLSearchParams({ t: TOKEN }).toString().slice(2), jsonSlashes(TOKEN), unicodeEscaped(TOKEN), htmlEntities(TOKEN)];
 /** Also a fragment of it: a message cut at a length limit must not keep half the secret. */
 const fragments = Array.from({ length: TOKEN.length - 5 }, (_, i) => TOKEN.slice(i, i + 6));
+/** And 12 characters from inside its base64, at each alignment (an echoed Authorization header). */
+const base64Fragments = ['', '.', '..'].flatMap((lead) => {
+  const b64 = btoa(`${API_KEY}${lead}.${TOKEN}`);
+  return Array.from({ length: b64.length - 20 }, (_, i) => b64.slice(i + 14, i + 26)).filter((f) => f.length === 12);
+});
 
 function leaks(text: string): string[] {
   const found = spellings.filter((s) => text.includes(s));
   for (const f of fragments) if (text.includes(f) || text.includes(encodeURIComponent(f))) found.push(f);
+  for (const f of base64Fragments) if (text.includes(f)) found.push(`base64 ${f}`);
   return [...new Set(found)];
 }
 
@@ -115,9 +128,12 @@ describe('the server token', () => {
     ['400 (dead letter), cut mid-token', 400, 115],
   ])('stays out of /healthz, logs and the dead-letter file when the upstream echoes the URL in a %s', async (_name, status, pad) => {
     relay = await startTestRelay(upstream, data.dir);
-    upstream.fail(status, { count: status === 400 ? 1 : 3, body: (target) => JSON.stringify({ error: 'bad request', detail: `${'.'.repeat(pad)} POST ${target}`, url: `http://upstream${target}` }) });
+    const body = (target: string) => JSON.stringify({ error: 'bad request', detail: `${'.'.repeat(pad)} POST ${target}`, url: `http://upstream${target}` });
     const sent = event();
-    await call(relay.url + '/u/e', 'POST', JSON.stringify([sent]));
+    // A refusal is the event's fault (dead letter) only while the upstream takes its neighbours.
+    if (status === 400) upstream.reject((e) => e['event_id'] === sent.event_id, 400, { body });
+    else upstream.fail(status, { count: 3, body });
+    await call(relay.url + '/u/e', 'POST', JSON.stringify([sent, event()]));
     await upstream.waitFor((u) => u.requests.some((r) => r.status === status));
     const health = await call(relay.url + '/healthz');
     if (status !== 400) {
@@ -130,6 +146,39 @@ describe('the server token', () => {
     expect(leaks(relay.lines.join('\n'))).toEqual([]);
     expect(leaks(readOrEmpty(relay.spool.deadLetterPath))).toEqual([]);
     expect(relay.lines.some((l) => l.includes('upstream'))).toBe(true);
+  });
+
+  // The raw request target is `/api/v1/s2s/event?token=pubkey123.Zq7%2BXk%2F9Wm%3DRt4Lp8Vb`.
+  const decoded = (target: string) => decodeURIComponent(target);
+  it.each([
+    ['JSON-escaped, / as \\/ (PHP json_encode)', (t: string) => `{"url":"${jsonSlashes(`http://upstream${decoded(t)}`)}"}`],
+    ['every character as a \\u escape', (t: string) => `{"token":"${unicodeEscaped(CREDENTIALS)}","path":"${unicodeEscaped(decoded(t))}"}`],
+    ['lower-case percent-encoding', (t: string) => `bad target ${t.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase())}`],
+    ['form-encoding', (t: string) => `received ${new URLSearchParams({ url: `http://upstream${decoded(t)}`, token: CREDENTIALS }).toString()}`],
+    ['percent-encoding twice', (t: string) => `redirect_uri=${pct(`http://upstream${t}`)}`],
+    ['base64 (an Authorization header)', () => `authorization: Basic ${btoa(CREDENTIALS)}; again ${btoa(`x${CREDENTIALS}`)} ${btoa(`xy${TOKEN}`)}`],
+    ['HTML character references', (t: string) => `<p>${htmlEntities(decoded(t))}</p>`],
+  ])('stays out of /healthz, logs and dead letters when the upstream echoes it %s', async (_name, echo) => {
+    relay = await startTestRelay(upstream, data.dir);
+    const body = (target: string) => `upstream-text: ${echo(target)}`;
+    const refused = event();
+    const kept = event();
+    upstream.fail(500, { count: 3, body });
+    await call(relay.url + '/u/e', 'POST', JSON.stringify([kept]));
+    await upstream.waitFor((u) => u.requests.filter((r) => r.status === 500).length >= 1);
+    const health = await call(relay.url + '/healthz');
+    await upstream.waitFor((u) => u.eventIds().has(kept.event_id));
+    upstream.reject((e) => e['event_id'] === refused.event_id, 400, { body });
+    await call(relay.url + '/u/e', 'POST', JSON.stringify([refused, event()]));
+    await expect.poll(() => readOrEmpty(relay.spool.deadLetterPath)).toContain(refused.event_id);
+    // /healthz is public: a status and a category, never the upstream's words.
+    expect(JSON.parse(health.raw.slice(health.raw.indexOf('\n\n') + 2)).upstream).toMatchObject({ lastStatus: 500, problem: 'server_error' });
+    expect(health.raw).not.toContain('upstream-text');
+    expect(leaks(health.raw)).toEqual([]);
+    // The log keeps the upstream's words, redacted.
+    expect(relay.lines.join('\n')).toContain('upstream-text');
+    expect(leaks(relay.lines.join('\n'))).toEqual([]);
+    expect(leaks(readOrEmpty(relay.spool.deadLetterPath))).toEqual([]);
   });
 
   it('stays out of the start-up error for a wrong USERMAVEN_URL pasted with the token in it', () => {
