@@ -9,6 +9,7 @@ import { parseTrustProxy } from '../relay/client-ip.ts';
 import { DEFAULT_PATHS, type RelayPaths } from '../relay/handler.ts';
 import { ConfigError, checkCredentials, parseAllowedOrigins, parseCookieDomain, parsePaths, parseUpstreamUrl, parseWholeNumber } from '../relay/settings.ts';
 import { DEFAULT_UPSTREAM_URL } from '../delivery/upstream.ts';
+import { DEFAULT_MAX_CONNECTIONS_PER_IP } from './connection-limit.ts';
 
 export { ConfigError };
 
@@ -39,6 +40,8 @@ export interface RelayConfig {
   upstreamTimeoutMs: number;
   /** Drop a client whose request (headers and body) has not fully arrived within this long. */
   requestTimeoutMs: number;
+  /** Connections one client address may hold at once (a trusted proxy's are not capped); 0 = no cap. */
+  maxConnectionsPerIp: number;
 }
 
 /** One setting: its env name, its flag, what it means (for --help and the README table). */
@@ -64,7 +67,8 @@ export const SETTINGS = [
   { env: 'HEALTH_PATH', flag: '--health-path <path>', help: 'path of the health check', def: DEFAULT_PATHS.health },
   { env: 'DRAIN_MS', flag: '--drain-ms <n>', help: 'on SIGTERM, keep sending this long before exit', def: '5000' },
   { env: 'UPSTREAM_TIMEOUT_MS', flag: '--upstream-timeout-ms <n>', help: 'abort an upstream request after this long', def: '15000' },
-  { env: 'REQUEST_TIMEOUT_MS', flag: '--request-timeout-ms <n>', help: 'drop a client whose request has not fully arrived after this long (slow-loris guard)', def: '30000' },
+  { env: 'REQUEST_TIMEOUT_MS', flag: '--request-timeout-ms <n>', help: 'drop a client whose request has not fully arrived after this long (slow-loris guard; headers get at most 10 s)', def: '30000' },
+  { env: 'MAX_CONNECTIONS_PER_IP', flag: '--max-connections-per-ip <n>', help: 'connections one client address may hold at once; a trusted proxy is not capped (0 = no cap)', def: String(DEFAULT_MAX_CONNECTIONS_PER_IP) },
 ] as const;
 
 export type SettingName = (typeof SETTINGS)[number]['env'];
@@ -140,5 +144,6 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     drainMs: int('DRAIN_MS', 0, 600_000),
     upstreamTimeoutMs: int('UPSTREAM_TIMEOUT_MS', 100, 600_000),
     requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 100, 600_000),
+    maxConnectionsPerIp: int('MAX_CONNECTIONS_PER_IP', 0, 1_000_000),
   };
 }

@@ -18,7 +18,11 @@ import { createUpstream, DEFAULT_UPSTREAM_URL } from '../delivery/upstream.ts';
 import type { RelayConfig } from './config.ts';
 import { createFileSpool, type FileSpool, type FileSpoolOptions } from '../delivery/file-spool/index.ts';
 import { createLocalStore, readRecent } from './local-store.ts';
+import { DEFAULT_MAX_CONNECTIONS_PER_IP, limitConnectionsPerIp } from './connection-limit.ts';
 import { toNodeListener } from './node-adapter.ts';
+
+/** The most a client may take to send its headers (REQUEST_TIMEOUT_MS still bounds the whole request). */
+const HEADERS_TIMEOUT_MS = 10_000;
 import { serveStatic } from './static-files.ts';
 
 export interface StartOptions extends Partial<Omit<RelayConfig, 'paths'>> {
@@ -94,6 +98,7 @@ export async function createRelayStack(options: StartOptions = {}): Promise<Rela
     drainMs: 5000,
     upstreamTimeoutMs: 15_000,
     requestTimeoutMs: 30_000,
+    maxConnectionsPerIp: DEFAULT_MAX_CONNECTIONS_PER_IP,
     ...options,
     paths: { ...DEFAULT_PATHS, ...options.paths },
   };
@@ -173,16 +178,19 @@ export async function startRelayServer(options: StartOptions = {}): Promise<Rela
     if (--inFlight === 0) idle?.();
   };
   // Node's defaults let a client that never finishes its request hold the socket for 5 min
-  // (requestTimeout 300 s, checked every 30 s); a beacon of at most 64 KiB needs far less.
+  // (requestTimeout 300 s, checked every 30 s); a beacon of at most 64 KiB needs far less, and
+  // its headers arrive in one packet: a client still sending them after 10 s is dripping them.
+  const headersTimeout = Math.min(config.requestTimeoutMs, HEADERS_TIMEOUT_MS);
   const server = createServer({
     requestTimeout: config.requestTimeoutMs,
-    headersTimeout: Math.min(config.requestTimeoutMs, 60_000),
-    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.requestTimeoutMs / 4))),
+    headersTimeout,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(headersTimeout / 4))),
   }, (req, res) => {
     inFlight++;
     res.on('close', settled);
     listener(req, res);
   });
+  limitConnectionsPerIp(server, { max: config.maxConnectionsPerIp, trust: parseTrustProxy(config.trustProxy), logger });
   await new Promise<void>((resolvePromise, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
