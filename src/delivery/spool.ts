@@ -52,7 +52,7 @@ export class SpoolFullError extends Error {
   constructor(readonly limitBytes: number, readonly deadLetterBytes = 0) {
     const mb = (n: number) => Math.round(n / 1048576);
     super(
-      deadLetterBytes >= 1048576
+      deadLetterBytes >= limitBytes / 2
         ? `spool is full (cap ${mb(limitBytes)} MB, ${mb(deadLetterBytes)} MB of it dead letters: see umbeacon dead-letters); events are not accepted until there is room`
         : `spool is full (cap ${mb(limitBytes)} MB); events are not accepted until the upstream catches up`,
     );

@@ -2,11 +2,12 @@
  * Faults of the relay itself: SIGKILL under load and restart, SIGTERM, a full disk cap, a
  * damaged spool. The process tests run the real CLI (`node bin/umbeacon.js serve`, built).
  */
-import { appendFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.ts';
-import { buildOnce, cliEnv, startCli, startTestRelay, tempDir, type CliRelay, type InProcessRelay } from '../support/fault-relay.ts';
+import { buildOnce, cliEnv, root, startCli, startTestRelay, tempDir, type CliRelay, type InProcessRelay } from '../support/fault-relay.ts';
 import { missingUpstream, outOfOrder, startLoad } from '../support/load-driver.ts';
 import { killUnderLoad } from '../support/fault-kill.ts';
 import { canMountTmpfs, mountTmpfs } from '../support/tmpfs.ts';
@@ -77,6 +78,61 @@ describe('the relay process', () => {
     } finally {
       await tmpfs.unmount();
     }
+  });
+
+  it('counts dead letters against DATA_MAX_MB; umbeacon dead-letters lists them by reason and --resend sends them once the cause is fixed', async () => {
+    const bad = (e: Record<string, unknown>) => (e['event_attributes'] as { bad?: boolean } | undefined)?.bad === true;
+    upstream.reject(bad);
+    const first = await startCli(cliEnv(upstream, data.dir, { DATA_MAX_MB: '1' }));
+    children.push(first);
+    const good: string[] = [];
+    const refused: string[] = [];
+    const postTo = async (url: string, events: Record<string, unknown>[]) =>
+      fetch(`${url}/u/e`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(events) });
+    const deadFile = join(data.dir, 'spool', 'dead-letter.ndjson');
+    const deadCount = () => (existsSync(deadFile) ? readFileSync(deadFile, 'utf8').split('\n').filter(Boolean).length : 0);
+    // Each batch: nine good events and one the upstream refuses for good, ~55 KB of it. Once the
+    // dead letters fill the 1 MB cap, new events are refused, and the answer says why.
+    let full: Response | undefined;
+    for (let b = 0; b < 40 && !full; b++) {
+      const events: Record<string, unknown>[] = Array.from({ length: 9 }, (_, i) => ({ event_type: 'ok', event_id: `good-${b}-${i}` }));
+      events.push({ event_type: 'bad', event_id: `bad-${b}`, event_attributes: { bad: true, pad: 'x'.repeat(55_000) } });
+      const res = await postTo(first.url, events);
+      if (res.status !== 200) {
+        full = res;
+        break;
+      }
+      good.push(...events.slice(0, 9).map((e) => e['event_id'] as string));
+      refused.push(`bad-${b}`);
+      await upstream.waitFor((u) => good.every((id) => u.eventIds().has(id)) && deadCount() === refused.length, 30_000);
+    }
+    expect(full?.status).toBe(503);
+    expect(((await full!.json()) as { message: string }).message).toMatch(/^spool is full \(cap 1 MB, 1 MB of it dead letters: see umbeacon dead-letters\)/);
+    expect(refused.length).toBeGreaterThan(15);
+    const n = refused.length;
+
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/umbeacon.js', 'dead-letters', '--data-dir', data.dir, ...args], { cwd: root, encoding: 'utf8' });
+    const listed = cli();
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^${n} dead letter\\(s\\) in .*dead-letter\\.ndjson \\(\\d+ (KB|MB), counted against DATA_MAX_MB\\)`));
+    expect(listed.stdout).toMatch(new RegExp(`\\n\\s+${n} {2}upstream answered 400`));
+    expect(listed.stdout).not.toContain(upstream.serverToken);
+    const busy = cli('--resend');
+    expect(busy.status).toBe(1);
+    expect(busy.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^umbeacon dead-letters: .* is in use by pid ${first.child.pid} \\(since [^)]+\\): stop the relay \\(or client\\) first, then run this again$`))]);
+
+    // The cause is fixed upstream; the relay is stopped, the dead letters go back into its spool.
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    upstream.heal();
+    const resent = cli('--resend');
+    expect(resent.status).toBe(0);
+    expect(resent.stdout).toMatch(new RegExp(`^moved ${n} dead letter\\(s\\) back into the spool`));
+    expect(cli().stdout).toMatch(/^no dead letters in /);
+    const second = await startCli(cliEnv(upstream, data.dir, { DATA_MAX_MB: '1' }));
+    children.push(second);
+    await upstream.waitFor((u) => refused.every((id) => u.eventIds().has(id)), 30_000);
+    expect((await postTo(second.url, [{ event_type: 'ok', event_id: 'after-resend' }])).status).toBe(200);
   });
 
   it('drains the spool and exits 0 on SIGTERM', async () => {

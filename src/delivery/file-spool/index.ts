@@ -63,6 +63,7 @@ import { createWriter } from './writer.ts';
 
 export { DirectoryLockedError } from './lock.ts';
 export { DirectoryNotWritableError } from './directory.ts';
+export { resendDeadLetters, summarizeDeadLetters, type DeadLetterSummary } from './dead-letter.ts';
 
 export interface FileSpoolOptions {
   dir: string;

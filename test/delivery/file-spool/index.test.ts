@@ -218,7 +218,7 @@ process.kill(process.pid, 'SIGKILL');`);
     expect(spool.stats().deadLetterBytes).toBeGreaterThan(2 * 1048576);
     const error = await spool.append([rec(0)]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SpoolFullError);
-    expect((error as Error).message).toMatch(/2 MB of it dead letters: see umbeacon dead-letters/);
+    expect((error as Error).message).toMatch(/cap 2 MB, 2 MB of it dead letters: see umbeacon dead-letters/);
     await spool.close();
     const again = await open({ maxBytes: 2 * 1048576 });
     await expect(again.append([rec(0)])).rejects.toBeInstanceOf(SpoolFullError);
