@@ -257,10 +257,10 @@ function findTrackerFile(): string {
 /** Read the tracker, re-reading when it changes (a rebuild while the relay runs). */
 function scriptLoader(file: string, logger: Logger): () => Promise<string | null> {
   let cached: { mtimeMs: number; source: string } | null = null;
-  let checkedAt = 0;
+  let checkedAt = -Infinity;
   let warned = false;
   return async () => {
-    const t = Date.now();
+    const t = performance.now();
     if (cached && t - checkedAt < 1000) return cached.source;
     checkedAt = t;
     try {

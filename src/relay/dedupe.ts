@@ -8,10 +8,10 @@ export interface DedupeWindow {
   add(id: string): void;
 }
 
-export function createDedupeWindow(options: { ttlMs?: number; maxIds?: number; now?: () => number } = {}): DedupeWindow {
+export function createDedupeWindow(options: { ttlMs?: number; maxIds?: number; /** Monotonic ms (a wall-clock step would stretch or cut the window). */ now?: () => number } = {}): DedupeWindow {
   const ttlMs = options.ttlMs ?? 10 * 60_000;
   const maxIds = options.maxIds ?? 100_000;
-  const now = options.now ?? Date.now;
+  const now = options.now ?? (() => performance.now());
   // Arrival order lives in two arrays used as a queue (oldest at `head`); the map points each id
   // at its slot. Evicting from the front of a Map and iterating it again from the start, as this
   // did, walks every deleted entry V8 keeps in the table until it rehashes: once the window was

@@ -15,6 +15,7 @@ import { createIngest, type ConnInfo } from './ingest.ts';
 import type { ForwarderStatus } from '../delivery/forwarder.ts';
 import { silentLogger, type Logger } from '../delivery/log.ts';
 import { createOriginPolicy } from './origin.ts';
+import { monotonic } from './rate-limit.ts';
 import { createRejectLog } from './reject-log.ts';
 import { toResponse, type Reply } from './reply.ts';
 import { createRouter, DEFAULT_PATHS, type RelayPaths } from './routes.ts';
@@ -56,7 +57,14 @@ export interface RelayOptions {
   /** Upstream host for /healthz (never the URL: it carries no token, but keep it short). */
   upstreamHost?: string;
   logger?: Logger;
+  /** Wall-clock ms (Date.now): when events were received, and ages on /healthz. */
   now?: () => number;
+  /**
+   * Monotonic ms (default `performance.now()`): every interval — rate limit, de-duplication
+   * window, reject-log window. A wall clock stepped back an hour locked every client out of a
+   * rate limiter measured with `Date.now` (429, `Retry-After: 3590`).
+   */
+  clock?: () => number;
   newId?: () => string;
   /** Answer for paths that are not the relay's (the Node adapter serves static files here). */
   fallback?: (request: Request) => Response | Promise<Response>;
@@ -104,10 +112,11 @@ export function createRelay(options: RelayOptions): RelayHandler {
   const paths: RelayPaths = { ...DEFAULT_PATHS, ...options.paths };
   const log = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
+  const clock = options.clock ?? monotonic;
   const newId = options.newId ?? (() => crypto.randomUUID());
   const trust = options.trustProxy ?? trustNothing;
   const mode = options.mode ?? 'relay';
-  const rejects = createRejectLog({ log, now, windowMs: options.logWindowMs });
+  const rejects = createRejectLog({ log, clock, windowMs: options.logWindowMs });
   const origins = createOriginPolicy(options.allowedOrigins ?? [], trust);
   const ingest = createIngest({
     spool: options.spool,
@@ -120,6 +129,7 @@ export function createRelay(options: RelayOptions): RelayHandler {
     origins,
     log,
     now,
+    clock,
     newId,
   });
   const script = options.script

@@ -41,7 +41,10 @@ export interface IngestOptions {
   trust: TrustProxy;
   origins: OriginPolicy;
   log: Logger;
+  /** Wall-clock ms: the receive time stamped on events. */
   now: () => number;
+  /** Monotonic ms: the rate limit's refill and the de-duplication window. */
+  clock: () => number;
   newId: () => string;
 }
 
@@ -53,11 +56,11 @@ export interface Ingest {
 }
 
 export function createIngest(options: IngestOptions): Ingest {
-  const { spool, trust, origins, log, now, newId } = options;
+  const { spool, trust, origins, log, now, clock, newId } = options;
   const rate = options.rateLimit;
   // The burst fits at least one full request, so a tracker flushing its queue is never stuck.
-  const limiter = rate > 0 ? createRateLimiter({ rate, burst: Math.max(rate * 10, LIMITS.eventsPerRequest), now }) : null;
-  const dedupe = createDedupeWindow({ now });
+  const limiter = rate > 0 ? createRateLimiter({ rate, burst: Math.max(rate * 10, LIMITS.eventsPerRequest), now: clock }) : null;
+  const dedupe = createDedupeWindow({ now: clock });
 
   async function collect(request: Request, url: URL, conn: ConnInfo, official: boolean): Promise<Reply> {
     const origin = origins.check(request, url);

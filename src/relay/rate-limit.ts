@@ -2,18 +2,24 @@
  * Per-client token bucket, counted in events (not requests): one request of 500 events costs
  * 500. `rate` tokens per second refill a bucket of `burst` tokens; a request that does not fit
  * gets 429 with `Retry-After` and stores nothing.
+ *
+ * Time is monotonic (`performance.now()`): a bucket refills by elapsed time, and with the wall
+ * clock a step back of an hour made every bucket owe an hour (429, `Retry-After: 3590`).
  */
 export interface RateLimiter {
   /** Take `cost` tokens for `key`; returns 0 when allowed, else ms until it would be. */
   take(key: string, cost: number): number;
 }
 
-export function createRateLimiter(options: { rate: number; burst?: number; now?: () => number; maxKeys?: number }): RateLimiter {
+/** Milliseconds that only go forward (not wall-clock time): for intervals. */
+export const monotonic = (): number => performance.now();
+
+export function createRateLimiter(options: { rate: number; burst?: number; /** Monotonic ms. */ now?: () => number; maxKeys?: number }): RateLimiter {
   const { rate } = options;
   // The burst must fit one full request, or a tracker flushing its offline queue could never
   // get through.
   const burst = Math.max(options.burst ?? rate * 10, 1);
-  const now = options.now ?? Date.now;
+  const now = options.now ?? monotonic;
   const maxKeys = options.maxKeys ?? 50_000;
   const buckets = new Map<string, { tokens: number; at: number }>();
 

@@ -17,8 +17,8 @@ export interface RejectLog {
   readonly totals: Readonly<Record<string, number>>;
 }
 
-export function createRejectLog(options: { log: Logger; now: () => number; windowMs?: number | undefined }): RejectLog {
-  const { log, now } = options;
+export function createRejectLog(options: { log: Logger; /** Monotonic ms. */ clock: () => number; windowMs?: number | undefined }): RejectLog {
+  const { log, clock: now } = options;
   const windowMs = options.windowMs ?? 10_000;
   const totals: Record<string, number> = {};
   let windowCounts: Record<string, number> = {};

@@ -271,7 +271,7 @@ describe.each(['direct', 'http'] as Mode[])('relay handler (%s)', (mode) => {
   describe('rate limit', () => {
     it('answers 429 with Retry-After to a flood from one address and stores none of it', async () => {
       let t = NOW;
-      await start({ rateLimit: 10, now: () => t });
+      await start({ rateLimit: 10, clock: () => t });
       // burst: max(10 × 10, 500) events
       expect((await post(Array.from({ length: 500 }, () => ({ event_type: 'a' })))).status).toBe(200);
       const res = await post([ev()]);
@@ -543,7 +543,7 @@ describe('reject logging', () => {
       warn: (msg: string, fields?: Record<string, unknown>) => lines.push({ msg, ...(fields ? { fields } : {}) }),
       error: (msg: string, fields?: Record<string, unknown>) => lines.push({ msg, ...(fields ? { fields } : {}) }),
     };
-    h = await makeRelay('direct', { apiKey: 'k', now: () => t, logger, logWindowMs: 10_000 });
+    h = await makeRelay('direct', { apiKey: 'k', clock: () => t, logger, logWindowMs: 10_000 });
     for (let i = 0; i < 5; i++) await post('not json');
     await post('[{"x":1}]');
     expect(lines.filter((l) => l.msg === 'rejected').map((l) => l.fields?.['reason'])).toEqual(['bad_json', 'event_type']);

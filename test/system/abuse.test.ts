@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_SUBSCRIBERS } from '../../src/relay/feed.ts';
+import { createRelay } from '../../src/relay/handler.ts';
+import { createMemorySpool } from '../../src/delivery/memory-spool.ts';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.ts';
 import { startTestRelay, tempDir, type InProcessRelay } from '../support/fault-relay.ts';
 import { bodyOf, rawRequest } from '../support/fault-socket.ts';
@@ -140,6 +142,36 @@ describe('abusive HTTP', () => {
     const trace = await rawRequest(relay.port, 'TRACE /u/e HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(trace.status).toBe(405);
     await stillServing();
+  });
+});
+
+describe('a wall clock that jumps', () => {
+  // The handler straight (no port), with the wall clock injected: it jumps, the monotonic one
+  // (performance.now, the default) does not — as when NTP or an operator steps the clock.
+  const post = (relay: ReturnType<typeof createRelay>, body: string) =>
+    relay(new Request('http://relay.test/u/e', { method: 'POST', headers: { 'content-type': 'text/plain' }, body }), { remoteAddress: '203.0.113.7' });
+
+  it('does not lock a visitor out of the rate limit when it steps back an hour', async () => {
+    let wall = Date.parse('2026-06-01T12:00:00Z');
+    const spool = createMemorySpool();
+    const relay = createRelay({ spool, rateLimit: 100, now: () => wall });
+    expect((await post(relay, event())).status).toBe(200);
+    wall -= 3_600_000;
+    const res = await post(relay, event());
+    expect(res.headers.get('retry-after')).toBeNull();
+    expect(res.status).toBe(200);
+    expect(spool.stats().depth).toBe(2);
+  });
+
+  it('still recognises a retried event_id when it steps forward an hour', async () => {
+    let wall = Date.parse('2026-06-01T12:00:00Z');
+    const spool = createMemorySpool();
+    const relay = createRelay({ spool, rateLimit: 100, now: () => wall });
+    const body = event();
+    expect(await (await post(relay, body)).json()).toMatchObject({ stored: 1, duplicates: 0 });
+    wall += 3_600_000;
+    expect(await (await post(relay, body)).json()).toMatchObject({ stored: 0, duplicates: 1 });
+    expect(spool.stats().depth).toBe(1);
   });
 });
 
