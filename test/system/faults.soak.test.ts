@@ -1,16 +1,27 @@
 /**
  * The long versions of test/faults*.test.ts (`npm run soak`): many SIGKILLs of the real CLI
- * under load, and every upstream fault held for longer, back to back, on one relay.
- * SOAK_KILLS (default 8) and SOAK_FAULT_SECONDS (default 10) make them longer still.
+ * under load, rolling restarts (a new process started on the same DATA_DIR while the old one
+ * drains), and every upstream fault held for longer, back to back, on one relay.
+ * SOAK_KILLS (default 8), SOAK_ROLLS (default 3) and SOAK_FAULT_SECONDS (default 10) make them
+ * longer still.
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.ts';
 import { killUnderLoad } from '../support/fault-kill.ts';
-import { buildOnce, startTestRelay, tempDir, type CliRelay, type InProcessRelay } from '../support/fault-relay.ts';
+import { buildOnce, cliEnv, startCli, startTestRelay, tempDir, type CliRelay, type InProcessRelay } from '../support/fault-relay.ts';
 import { missingUpstream, outOfOrder, startLoad } from '../support/load-driver.ts';
 
 const kills = Number(process.env['SOAK_KILLS'] ?? 8);
 const faultSeconds = Number(process.env['SOAK_FAULT_SECONDS'] ?? 10);
+const rolls = Number(process.env['SOAK_ROLLS'] ?? 3);
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not done within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 let upstream: FakeUpstream;
 let data: ReturnType<typeof tempDir>;
@@ -37,6 +48,57 @@ describe('soak', () => {
     expect(report.kills).toBe(kills);
     expect(report.missing).toEqual([]);
     expect(report.outOfOrder).toEqual([]);
+  });
+
+  it(`loses nothing acknowledged through ${rolls} rolling restarts: a new process started on the same DATA_DIR while the old one drains`, async () => {
+    // A slow upstream keeps a backlog on disk, so each old process has something to drain.
+    upstream.slow(20);
+    const env = cliEnv(upstream, data.dir, { DRAIN_MS: '2000' });
+    let current = await startCli(env);
+    children.push(current);
+    const load = startLoad({ target: () => current.url, visitors: 8, pauseMs: 2 });
+    const refusals: string[] = [];
+    for (let roll = 0; roll < rolls; roll++) {
+      await load.waitAcked(load.ackedIds().length + 2000, 60_000);
+      // The rolling update: SIGTERM to the old one and, at once, the new one on its directory.
+      // The old one drains for all of DRAIN_MS: with the upstream down (even rolls) or slow and
+      // acknowledging as it goes (odd rolls). The new one is refused while it does, and retried
+      // the way a process manager would, until the old one has let go.
+      if (roll % 2 === 0) upstream.fail(503);
+      else upstream.slow(150);
+      current.child.kill('SIGTERM');
+      const old = current;
+      for (let attempt = 0; ; attempt++) {
+        const started = await startCli(env).then(
+          (relay) => relay,
+          (error: Error) => {
+            refusals.push(error.message.split('\n').find((l) => l.startsWith('umbeacon serve:')) ?? error.message);
+            return null;
+          },
+        );
+        if (started) {
+          children.push(started);
+          current = started;
+          break;
+        }
+        if (attempt > 300) throw new Error(`the new relay never started; last refusal: ${refusals.at(-1)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await old.exited).toBe(0);
+      upstream.heal();
+      upstream.slow(20);
+    }
+    await load.waitAcked(load.ackedIds().length + 500, 60_000);
+    await load.stop();
+    upstream.heal();
+    const last = current;
+    // Wait on the cheap signal (the relay's spool is empty), then check every id once.
+    await waitUntil(async () => ((await (await fetch(`${last.url}/healthz`)).json()) as { spool: { depth: number } }).spool.depth === 0, 120_000);
+    const missing = missingUpstream(load, upstream.eventIds());
+    console.log(`soak rolling restart: ${rolls} rolls, ${load.ackedIds().length} acknowledged, ${missing.length} lost; ${refusals.length} refused starts while the old one drained, e.g. ${refusals[0] ?? 'none'}`);
+    expect(missing).toEqual([]);
+    expect(outOfOrder(load, upstream.events)).toEqual([]);
+    expect(refusals.every((r) => / is in use by pid \d+ /.test(r))).toBe(true);
   });
 
   it(`delivers everything through each upstream fault held for ${faultSeconds} s, back to back`, async () => {
