@@ -12,6 +12,7 @@ import { createRelayStack, toConnectMiddleware } from 'umbeacon/node';
 const stack = await createRelayStack({
   apiKey: process.env.USERMAVEN_API_KEY,
   serverToken: process.env.USERMAVEN_SERVER_TOKEN,
+  upstreamUrl: process.env.USERMAVEN_URL || 'https://events.usermaven.com',
   dataDir: process.env.DATA_DIR ?? './data',
   // Express sits behind nothing here; behind nginx or a load balancer, say which hops to trust.
   trustProxy: process.env.TRUST_PROXY ?? 'false',
@@ -29,7 +30,8 @@ app.get('/', (_req, res) => {
 <h1>Express + umbeacon</h1>`);
 });
 
-const server = app.listen(Number(process.env.PORT ?? 3000), () => console.log(`listening on http://127.0.0.1:${server.address().port}`));
+const host = process.env.HOST ?? '127.0.0.1';
+const server = app.listen(Number(process.env.PORT ?? 3000), host, () => console.log(`listening on http://${host}:${server.address().port}`));
 
 // SIGTERM: stop taking requests, send what can be sent within 5 s, keep the rest on disk.
 process.on('SIGTERM', () => {

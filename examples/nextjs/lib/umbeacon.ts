@@ -11,6 +11,7 @@ export function relayStack(): Promise<RelayStack> {
   g.__umbeacon ??= createRelayStack({
     apiKey: process.env.USERMAVEN_API_KEY,
     serverToken: process.env.USERMAVEN_SERVER_TOKEN,
+    upstreamUrl: process.env.USERMAVEN_URL || 'https://events.usermaven.com',
     dataDir: process.env.DATA_DIR ?? '.umbeacon',
     // Everything under one catch-all route: the tracker at /u/s.js, events at /u/e.
     paths: { script: '/u/s.js' },
