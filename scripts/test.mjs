@@ -8,7 +8,8 @@ const only = process.argv.slice(2);
 const suites = [
   { name: 'types', script: 'test:types' },
   { name: 'size', script: 'test:size' },
-  { name: 'unit', script: 'test:unit', report: 'reports/unit.json' },
+  { name: 'unit', script: 'test:unit', report: 'reports/unit.json', vitest: true },
+  { name: 'next', script: 'test:next', report: 'reports/next.json', vitest: true },
   { name: 'e2e', script: 'test:e2e', report: 'reports/e2e.json' },
 ].filter((s) => only.length === 0 || only.includes(s.name));
 
@@ -26,7 +27,7 @@ for (const suite of suites) {
   let f = 0;
   if (suite.report && existsSync(suite.report)) {
     const report = JSON.parse(readFileSync(suite.report, 'utf8'));
-    if (suite.name === 'unit') {
+    if (suite.vitest) {
       p = report.numPassedTests ?? 0;
       f = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
     } else {

@@ -25,5 +25,16 @@ export function relayStack(): Promise<RelayStack> {
 /** The request reached us through Next's own server, which is local. */
 export async function handle(request: Request): Promise<Response> {
   const { relay } = await relayStack();
-  return relay(request, { remoteAddress: '127.0.0.1' });
+  return relay(withoutAcceptEncoding(request), { remoteAddress: '127.0.0.1' });
+}
+
+// `next start` compresses responses itself (next.config `compress`, on by default), also those
+// that already are: the relay's pre-gzipped tracker would reach the browser gzipped twice and
+// fail to parse. So the relay answers uncompressed here, and Next compresses once.
+function withoutAcceptEncoding(request: Request): Request {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return request;
+  if (!request.headers.has('accept-encoding')) return request;
+  const headers = new Headers(request.headers);
+  headers.delete('accept-encoding');
+  return new Request(request.url, { method: request.method, headers });
 }
