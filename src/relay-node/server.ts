@@ -197,6 +197,10 @@ export async function startRelayServer(options: StartOptions = {}): Promise<Rela
       server.off('error', reject);
       resolvePromise();
     });
+  }).catch(async (error: unknown) => {
+    // Not listening (port taken): let go of the spool and its lock, so a retry can have them.
+    await stack.close(0);
+    throw error;
   });
   const { port } = server.address() as AddressInfo;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;

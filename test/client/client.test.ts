@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UUID_RE } from '../../src/shared/visitor-id.ts';
@@ -174,6 +177,22 @@ describe('createClient', () => {
     expect(await c.close(300)).toBe(false);
     expect(errors.map((e) => e.message)).toContainEqual(expect.stringMatching(/closed with 1 event\(s\) unsent; they are lost \(pass dataDir/));
     for (const e of errors) expect(e.message).not.toContain('cl-secret');
+  });
+
+  it('refuses a second client on the same dataDir, naming the first, and the first keeps working', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'umbeacon-client-lock-'));
+    try {
+      const first = client({ dataDir });
+      await first.track('first');
+      const second = client({ dataDir });
+      await expect(second.track('second')).rejects.toThrow(/is already open in this process/);
+      expect(errors.map((e) => e.message)).toContainEqual(expect.stringMatching(new RegExp(`^cannot open the queue in ${dataDir}: ${dataDir} is already open in this process`)));
+      await first.track('first again');
+      expect(await first.close()).toBe(true);
+      expect([...upstream.events].map((e) => e['event_type'])).toEqual(['first', 'first again']);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   const huge = { blob: 'x'.repeat(33_000) };

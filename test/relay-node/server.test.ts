@@ -81,6 +81,18 @@ describe('startRelayServer', () => {
     expect(line).toMatchObject({ level: 'info', msg: 'listening', url: r.url, mode: 'upstream' });
   });
 
+  it('lets go of DATA_DIR when it cannot listen, so the next try can have it', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      await expect(start({ port })).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      taken.close();
+    }
+    expect((await start()).url).toMatch(/^http:/);
+  });
+
   it('forwards accepted events upstream in bulk with key.token', async () => {
     const r = await start();
     const sent = ids(120);
