@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { createFileSpool, DirectoryLockedError, DirectoryNotWritableError, resendDeadLetters, summarizeDeadLetters, type DeadLetterSummary } from '../delivery/file-spool/index.ts';
+import { createFileSpool, DirectoryLockedError, DirectoryNotWritableError, summarizeDeadLetters, type DeadLetterSummary } from '../delivery/file-spool/index.ts';
 
 /** Exit codes, documented in `--help`. */
 export const DEAD_LETTER_EXIT_CODES = {
@@ -66,7 +66,7 @@ async function run(flags: Flags): Promise<number> {
     const spool = await createFileSpool({ dir });
     let result;
     try {
-      result = await resendDeadLetters(spool, file, match);
+      result = await spool.resendDeadLetters(match);
     } finally {
       await spool.close();
     }

@@ -68,7 +68,7 @@ export async function summarizeDeadLetters(path: string): Promise<DeadLetterSumm
  * the rest (and unreadable lines) in the file. A crash midway leaves some in both places: they
  * are sent again under the same event_id, which the upstream de-duplicates.
  */
-export async function resendDeadLetters(spool: Spool, path: string, match: (reason: string) => boolean = () => true): Promise<{ moved: number; kept: number }> {
+export async function resendDeadLetters(spool: Pick<Spool, 'append'>, path: string, match: (reason: string) => boolean = () => true): Promise<{ moved: number; kept: number }> {
   const rest = `${path}.rest`;
   const keep = await open(rest, 'w');
   let moved = 0;

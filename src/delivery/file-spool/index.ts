@@ -52,7 +52,7 @@ import { join } from 'node:path';
 import { silentLogger, type Logger } from '../log.ts';
 import type { Spool } from '../spool.ts';
 import { openCheckpoint } from './checkpoint.ts';
-import { appendDeadLetter, deadLetterSize } from './dead-letter.ts';
+import { appendDeadLetter, deadLetterSize, resendDeadLetters } from './dead-letter.ts';
 import { ensureWritableDir } from './directory.ts';
 import { acquireLock } from './lock.ts';
 import { statsOf } from './ledger.ts';
@@ -63,7 +63,7 @@ import { createWriter } from './writer.ts';
 
 export { DirectoryLockedError } from './lock.ts';
 export { DirectoryNotWritableError } from './directory.ts';
-export { resendDeadLetters, summarizeDeadLetters, type DeadLetterSummary } from './dead-letter.ts';
+export { summarizeDeadLetters, type DeadLetterSummary } from './dead-letter.ts';
 
 export interface FileSpoolOptions {
   dir: string;
@@ -84,6 +84,8 @@ export interface FileSpool extends Spool {
   readonly deadLetterPath: string;
   /** How many times appends were synced to disk so far (group commit makes this ≪ appends). */
   syncs(): number;
+  /** Move the dead letters whose reason `match`es back into the spool (`umbeacon dead-letters --resend`). */
+  resendDeadLetters(match?: (reason: string) => boolean): Promise<{ moved: number; kept: number }>;
 }
 
 export async function createFileSpool(options: FileSpoolOptions): Promise<FileSpool> {
@@ -146,6 +148,12 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
     async deadLetter(record, reason) {
       // Kept even over the cap: they were acknowledged. The cap then holds new appends back.
       ledger.deadLetterBytes += await appendDeadLetter(deadLetterPath, now(), record, reason);
+    },
+
+    async resendDeadLetters(match) {
+      const result = await resendDeadLetters(writer, deadLetterPath, match);
+      ledger.deadLetterBytes = await deadLetterSize(deadLetterPath);
+      return result;
     },
 
     stats: () => statsOf(ledger),
