@@ -28,7 +28,7 @@ export interface SpoolStats {
 export type SpoolHealth = { ok: true } | { ok: false; reason: StorageFailure; since: number };
 
 /** Why a spool cannot store: a category, safe to show on a public health check. */
-export type StorageFailure = 'disk_full' | 'not_writable' | 'write_error';
+export type StorageFailure = 'disk_full' | 'not_writable' | 'write_error' | 'taken_over';
 
 export interface Spool {
   /**
@@ -75,6 +75,7 @@ export const STORAGE_MESSAGES: Record<StorageFailure, string> = {
   disk_full: 'the spool cannot write: no space left on its disk',
   not_writable: 'the spool cannot write: its directory is not writable',
   write_error: 'the spool cannot write: the disk reports an error',
+  taken_over: 'the spool stopped writing: another process took its directory over; restart this one',
 };
 
 /** The category of a failed write's `code` (ENOSPC, EROFS, EIO, …). */

@@ -25,7 +25,8 @@
  *
  * Invariants:
  * 0. One process has the directory open at a time (lock.ts); a second open is refused, and a
- *    lock left by a dead process is taken over.
+ *    lock left by a dead process is taken over. A holder that finds its lock taken over (it
+ *    was judged dead from another host) stops writing and acknowledging at once.
  * 1. A record is acknowledged only after its whole line is synced, so after a crash or power
  *    cut only an unacknowledged tail can be torn. Recovery cuts it off and logs it.
  * 2. Records are appended in order and handed out in order; the checkpoint only moves forward.
@@ -50,11 +51,11 @@
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../log.ts';
-import type { Spool } from '../spool.ts';
+import { SpoolUnavailableError, type Spool } from '../spool.ts';
 import { openCheckpoint } from './checkpoint.ts';
 import { appendDeadLetter, deadLetterSize, resendDeadLetters } from './dead-letter.ts';
 import { ensureWritableDir } from './directory.ts';
-import { acquireLock } from './lock.ts';
+import { acquireLock, type Holder, type LockOptions } from './lock.ts';
 import { statsOf } from './ledger.ts';
 import { createReader, type Cursor } from './reader.ts';
 import { recover } from './recovery.ts';
@@ -77,6 +78,8 @@ export interface FileSpoolOptions {
   retryMs?: number;
   /** Replace the writes that can fail on a full disk (tests inject ENOSPC and EIO). */
   io?: Partial<SpoolIo>;
+  /** Lock heartbeat and staleness (see lock.ts). */
+  lock?: Pick<LockOptions, 'heartbeatMs' | 'staleMs'>;
 }
 
 export interface FileSpool extends Spool {
@@ -96,7 +99,8 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
   const checkpointPath = join(dir, 'checkpoint.json');
   const deadLetterPath = join(dir, 'dead-letter.ndjson');
   await ensureWritableDir(dir);
-  const lock = await acquireLock(dir);
+  let onLost = (_holder: Holder | null) => {};
+  const lock = await acquireLock(dir, { ...options.lock, onLost: (holder) => onLost(holder) });
 
   let ledger, writer, checkpoint;
   try {
@@ -111,6 +115,13 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
     throw error;
   }
   const reader = createReader(dir, ledger, log);
+  /** Set when another process took the directory over: then this one neither writes nor acks. */
+  let lost = false;
+  onLost = (holder) => {
+    lost = true;
+    log.error('spool directory taken over by another process; refusing new events', { dir, holder: holder ? `pid ${holder.pid} on ${holder.host}` : 'unknown' });
+    writer.stop(new SpoolUnavailableError('taken_over', 'ELOCKLOST'));
+  };
   let closed = false;
 
   return {
@@ -124,11 +135,13 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
 
     async read(maxRecords, maxBatchBytes) {
       if (closed) throw new Error('spool is closed');
+      if (lost) return null;
       return reader.read(maxRecords, maxBatchBytes);
     },
 
     async ack(raw) {
       const cursor = raw as Cursor;
+      if (lost) return; // the checkpoint is the new holder's now; what was sent is re-sent, never lost
       ledger.head = { segment: cursor.segment, offset: cursor.offset };
       ledger.depth = Math.max(0, ledger.depth - cursor.count);
       ledger.bytes = Math.max(0, ledger.bytes - cursor.bytes);

@@ -16,7 +16,8 @@
  *   by another process after a SIGKILL does not count;
  * - otherwise (another container or host sharing the volume) the PID says nothing, so the
  *   holder refreshes the file's mtime every `heartbeatMs`, and a lock not refreshed for
- *   `staleMs` is dead.
+ *   `staleMs` is dead. Each beat also checks the lock is still the newest: if another process
+ *   took it over, `onLost` tells the holder to stop.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import { link, open, readdir, readFile, stat, unlink, utimes } from 'node:fs/promises';
@@ -57,7 +58,19 @@ export interface DirectoryLock {
   release(): Promise<void>;
 }
 
-export async function acquireLock(dir: string, options: { heartbeatMs?: number; staleMs?: number } = {}): Promise<DirectoryLock> {
+export interface LockOptions {
+  /** How often the holder refreshes its lock (default 2 s). */
+  heartbeatMs?: number;
+  /** A lock from another host or container not refreshed for this long is dead (default 15 s). */
+  staleMs?: number;
+  /**
+   * Called once if another process took the lock over (it judged this one dead: a pause longer
+   * than `staleMs`, seen from another host). The holder must stop writing.
+   */
+  onLost?: (holder: Holder | null) => void;
+}
+
+export async function acquireLock(dir: string, options: LockOptions = {}): Promise<DirectoryLock> {
   const heartbeatMs = options.heartbeatMs ?? 2_000;
   const staleMs = options.staleMs ?? 15_000;
   const me: Holder = { pid: process.pid, host: hostname(), space: space(), start: startTime(process.pid), since: Date.now() };
@@ -83,8 +96,22 @@ export async function acquireLock(dir: string, options: { heartbeatMs?: number; 
     }
     for (const m of after) if (m < n) await unlink(lockPath(dir, m)).catch(() => {});
     await syncDir(dir);
-    // Metadata only: refreshing the mtime needs no free space.
-    const timer = setInterval(() => void utimes(mine, new Date(), new Date()).catch(() => {}), heartbeatMs);
+    // Each beat: still ours? Then refresh the mtime (metadata only: needs no free space).
+    const beat = async () => {
+      try {
+        const now = await listLocks(dir);
+        const top = now.at(-1);
+        if (top !== n) {
+          clearInterval(timer);
+          options.onLost?.(top === undefined ? null : await readHolder(lockPath(dir, top)));
+          return;
+        }
+        await utimes(mine, new Date(), new Date());
+      } catch {
+        // The disk may be failing; the writer reports that. Try again on the next beat.
+      }
+    };
+    const timer = setInterval(() => void beat(), heartbeatMs);
     timer.unref();
     return {
       file: mine,

@@ -20,6 +20,8 @@ export interface SegmentWriter {
   /** How many times appends were synced so far. */
   syncs(): number;
   health(): SpoolHealth;
+  /** Refuse every append from now on, for good (the directory belongs to someone else now). */
+  stop(error: SpoolUnavailableError): void;
   /** Wait for queued appends, then close the files. */
   close(): Promise<void>;
 }
@@ -176,6 +178,11 @@ export async function createWriter(options: {
     },
     syncs: () => syncCount,
     health: () => (failure ? { ok: false, reason: failure.error.reason, since: failure.since } : { ok: true }),
+    stop(error) {
+      closed = true; // no probe: this does not heal
+      clearTimeout(probeTimer);
+      failure = { error, since: now() };
+    },
     async close() {
       closed = true;
       clearTimeout(probeTimer);

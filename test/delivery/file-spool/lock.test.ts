@@ -114,3 +114,21 @@ describe('spool directory lock', () => {
     expect(locks()).toHaveLength(1);
   });
 });
+
+describe('a holder whose lock was taken over', () => {
+  it('stops writing and acknowledging, and says so on health()', async () => {
+    const spool = await createFileSpool({ dir, lock: { heartbeatMs: 10 } });
+    await spool.append(['{"event_id":"a"}']);
+    const batch = await spool.read(10, 1e9);
+    // Another host judged this one dead (say, after a long pause) and took the directory.
+    plant({ pid: 1, host: 'other-host', space: 'elsewhere' }, 2);
+    while (spool.health?.().ok !== false) await new Promise((r) => setTimeout(r, 5));
+    expect(spool.health?.()).toMatchObject({ ok: false, reason: 'taken_over' });
+    await expect(spool.append(['{"event_id":"b"}'])).rejects.toThrow('another process took its directory over');
+    expect(await spool.read(10, 1e9)).toBeNull();
+    const checkpoint = readFileSync(join(dir, 'checkpoint.json'), 'utf8');
+    await spool.ack(batch!.cursor);
+    expect(readFileSync(join(dir, 'checkpoint.json'), 'utf8')).toBe(checkpoint);
+    await spool.close();
+  });
+});
