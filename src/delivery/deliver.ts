@@ -12,9 +12,10 @@
  * - stopping: `signal` aborts the request in flight and any wait.
  *
  * The work list holds index ranges of `records` still to send. A chunk the upstream refuses is
- * replaced by its two halves until the refused events stand alone. Once isolating, up to
- * `concurrency` chunks go out at once and at most `isolationBudget` requests are spent; what is
- * still unresolved then is handed back, so a batch full of refused events cannot hold the line.
+ * replaced by its two halves until the refused events stand alone. Up to `concurrency` chunks
+ * go out at once (1 keeps the upstream's arrival order: the default), and at most
+ * `isolationBudget` requests are spent isolating; what is still unresolved then is handed back,
+ * so a batch full of refused events cannot hold the line.
  *
  * @example
  *   const result = await deliverBatch(records, {
@@ -50,7 +51,7 @@ export interface DeliveryHooks {
   onRefused?(index: number, refusal: Refusal): void;
   /** A request is about to go out. */
   onRequest?(): void;
-  /** Chunks sent at once while isolating (default 1). */
+  /** Chunks sent at once (default 1: one request at a time, in record order). */
   concurrency?: number;
   /** Most requests spent isolating after the first refusal (default: no limit). */
   isolationBudget?: number;
@@ -95,7 +96,7 @@ export async function deliverBatch(records: readonly string[], hooks: DeliveryHo
       result.unresolved.push(...work);
       break;
     }
-    const wave = work.splice(0, isolating ? Math.min(concurrency, budget) : 1);
+    const wave = work.splice(0, Math.min(concurrency, isolating ? budget : Infinity));
     if (isolating) budget -= wave.length;
     const answers = await Promise.all(
       wave.map((range) => {

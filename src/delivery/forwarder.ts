@@ -1,23 +1,40 @@
 /**
- * The forwarder: drains a spool to the upstream in bulk, one request at a time, oldest first.
+ * The forwarder: drains a spool to the upstream in bulk, oldest first, through the delivery
+ * engine (`deliver.ts`) with the relay's policy:
  *
  * - 2xx: the batch is done, the spool's checkpoint advances.
- * - retry (5xx, 408, 429, timeout, reset): wait (back-off or `Retry-After`) and send the same
- *   records again. Order is kept and nothing is dropped; the upstream de-duplicates on
- *   `event_id`, so a batch that arrived but whose answer was lost is harmless.
- * - reject (other 4xx): the batch holds something the upstream will never take. Split it in
- *   halves until the bad events are alone, dead-letter those with the reason, send the rest.
- *   401/403/404 are the exception: they mean wrong credentials or URL, which no event is to
- *   blame for, so they are retried like an outage (and logged) instead of emptying the spool
- *   into the dead-letter file.
+ * - retry (5xx, 408, 429, 3xx, timeout, reset) and wrong credentials or URL (401/403/404):
+ *   wait (back-off or `Retry-After`) and send the same records again, forever. Order is kept
+ *   and nothing is dropped; the upstream de-duplicates on `event_id`, so a batch that arrived
+ *   but whose answer was lost is harmless.
+ * - refused (other 4xx): chunks are halved until the refused events stand alone. Whether that
+ *   is the events' fault depends on the round:
+ *   - the upstream took other events earlier in the same round: the refusal is isolated to
+ *     this event, which goes to the dead-letter file with the reason (an event refused before
+ *     anything was taken is sent alone once more after, so an upstream coming back mid-round
+ *     does not condemn it);
+ *   - it took none: that is the upstream refusing everything (a broken deploy, a config change
+ *     on its side), not bad events. Nothing is dead-lettered or acknowledged; the forwarder backs
+ *     off like an outage and reports `refusing_all`. The events refused on their own are
+ *     remembered as suspects (`refusals.ts`), so the next round sends the others first and a
+ *     run of bad events at the head cannot pass for a blanket refusal for long.
+ * - isolation is bounded: at most `isolationBudget` requests per round. Chunks still unsplit
+ *   then are appended again at the spool's tail as suspects and the batch is acknowledged. Under
+ *   a flood of refused events rounds get smaller and send up to `isolationConcurrency` requests
+ *   at once (`refusals.ts`), so a client posting refused events cannot hold up the line.
+ *
+ * Stopping: `drain(ms)` sends without lingering and cuts back-offs at its deadline, where it
+ * resolves whatever the upstream is doing; `stop()` then cuts the request in flight and any
+ * wait at once. Unsent records stay in the spool.
  *
  * Nothing here knows about HTTP requests from browsers: the relay and the Node client both
  * drive it.
  */
 import { LIMITS } from '../shared/event.ts';
 import { systemClock, type Clock } from './clock.ts';
-import { deliverBatch, type Failure } from './deliver.ts';
+import { deliverBatch, type DeliveryHooks, type Failure, type Range, type Refusal } from './deliver.ts';
 import { silentLogger, type Logger } from './log.ts';
+import { eventIdOf, Refusals, type RoundPlan } from './refusals.ts';
 import type { Spool } from './spool.ts';
 import { problemOf, retryDelayMs, type SendResult, type Upstream, type UpstreamProblem } from './upstream.ts';
 
@@ -48,8 +65,12 @@ export interface ForwarderOptions {
    * Skipped when a full batch is already waiting, and while draining.
    */
   lingerMs?: number;
-  /** Delay before retry number `attempt` (default: `Retry-After`, else 0.5 s doubling to 60 s). */
+  /** Delay before retry number `attempt` (default: `Retry-After`, else 0.5 s doubling to 8–16 s). */
   retryDelay?: (result: Extract<SendResult, { kind: 'retry' }>, attempt: number) => number;
+  /** Requests at once under a flood of refused events (default 8; otherwise one at a time). */
+  isolationConcurrency?: number;
+  /** Most requests spent isolating refused events per batch (default 64). */
+  isolationBudget?: number;
 }
 
 export interface ForwarderStatus {
@@ -70,13 +91,14 @@ export interface ForwarderStatus {
 
 export interface Forwarder {
   start(): void;
-  /** Stop after the request in flight (if any) settles; unsent records stay in the spool. */
+  /** Stop now: the request in flight is cut and any wait ends; unsent records stay in the spool. */
   stop(): Promise<void>;
   /** There is new data in the spool. Cheap; call after every append. */
   kick(): void;
   /**
    * Send what it can before `deadlineMs` from now (no linger, back-offs cut short at the
-   * deadline). Resolves true when the spool is empty, false when time ran out first.
+   * deadline). Resolves true when the spool is empty, false at the deadline, even with a
+   * request in flight (`stop()` cuts it).
    */
   drain(deadlineMs: number): Promise<boolean>;
   status(): ForwarderStatus;
@@ -100,11 +122,15 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const maxBytes = options.maxBytes ?? LIMITS.upstreamBytes;
   const lingerMs = options.lingerMs ?? 200;
   const retryDelay = options.retryDelay ?? relayRetryDelay;
+  const isolationBudget = options.isolationBudget ?? 64;
+  const refusals = new Refusals({ maxEvents, concurrency: options.isolationConcurrency ?? 8, budget: isolationBudget, now: () => clock.now() });
 
   const status: ForwarderStatus = { state: 'stopped', consecutiveFailures: 0, sentEvents: 0, sentRequests: 0, deadLettered: 0 };
   let running = false;
-  // Aborted by stop(): cuts the request in flight and ends the batch being delivered.
+  // Aborted by stop(): cuts the request in flight and every wait.
   let halt = new AbortController();
+  // Aborted by stop() and at a drain's deadline: ends the batch being delivered.
+  let cut = new AbortController();
   let loop: Promise<void> | null = null;
   let draining = 0;
   let drainDeadline = 0;
@@ -121,14 +147,14 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     for (const w of drainWaiters) w();
   };
 
-  const recordFailure = (result: Failure) => {
+  const recordFailure = (result: Failure, problem: UpstreamProblem = problemOf(result)) => {
     status.consecutiveFailures++;
     status.lastError = result.reason;
-    status.problem = problemOf(result);
-    // Log changes, not every retry: the first failure, a new status, and then every 10th.
-    if (status.consecutiveFailures === 1 || status.lastStatus !== result.status || status.consecutiveFailures % 10 === 0) {
-      log.warn('upstream failing', { host: upstream.host, status: result.status, reason: result.reason, failures: status.consecutiveFailures });
+    // Log changes, not every retry: the first failure, a new status or kind, and then every 10th.
+    if (status.consecutiveFailures === 1 || status.lastStatus !== result.status || status.problem !== problem || status.consecutiveFailures % 10 === 0) {
+      log.warn('upstream failing', { host: upstream.host, status: result.status, problem, reason: result.reason, failures: status.consecutiveFailures });
     }
+    status.problem = problem;
     status.lastStatus = result.status;
   };
   const recordSuccess = (events: number, answered: number) => {
@@ -141,35 +167,85 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     status.sentRequests++;
   };
 
-  /** Deliver one spool batch completely (dead-lettering what the upstream refuses); false if stopped. */
-  const deliver = async (records: string[]): Promise<boolean> => {
+  /**
+   * Deliver one spool batch: true when it may be acknowledged (everything sent, dead-lettered
+   * or set aside again), false when it must be read again (stopped, or refused as a whole).
+   */
+  const deliver = async (batch: string[], plan: RoundPlan): Promise<boolean> => {
     status.state = 'sending';
-    const result = await deliverBatch(records, {
+    // Suspects go last, so they cannot sink the fresh events.
+    const fresh: string[] = [];
+    const suspected: string[] = [];
+    for (const record of batch) (refusals.isSuspect(record) ? suspected : fresh).push(record);
+    const records = suspected.length === 0 ? batch : fresh.concat(suspected);
+    const parallel = plan.concurrency > 1;
+    const ranges = [...chunks(0, fresh.length, plan.chunk), ...chunks(fresh.length, records.length, parallel ? 1 : Infinity)];
+    const round = new AbortController();
+    cut = round;
+    if (halt.signal.aborted) round.abort();
+    // A refusal proves the event bad only once the upstream has taken something else in this
+    // round: before that, it may be the upstream refusing everything (or just coming back).
+    let taken = false;
+    const proven = new Map<number, Refusal>();
+    const unproven: number[] = [];
+    const hooks: DeliveryHooks = {
       send: (body, signal) => upstream.send(body, signal),
       sleep: (ms) => pause(ms),
-      signal: halt.signal,
+      signal: round.signal,
       onFailure: (failure) => {
         recordFailure(failure);
         return retryDelay(asRetry(failure), status.consecutiveFailures);
       },
-      onAccepted: (from, to, answered) => recordSuccess(to - from, answered),
-      onRefused: (_index, refusal) => {
-        status.lastStatus = refusal.status;
-        status.lastError = refusal.reason;
+      onAccepted: (from, to, answered) => {
+        taken = true;
+        recordSuccess(to - from, answered);
       },
-    });
+      onRefused: (index, refusal) => (taken ? proven.set(index, refusal) : unproven.push(index)),
+      concurrency: plan.concurrency,
+      isolationBudget,
+    };
+    const result = await deliverBatch(records, hooks, ranges);
     if (result.outcome !== 'done') return false;
-    for (const index of result.refused) {
-      const { status: answered, reason } = result.refusal!;
-      await spool.deadLetter(records[index]!, reason);
-      status.deadLettered++;
-      log.warn('dead letter', { status: answered, reason, event_id: eventIdOf(records[index]!) });
+    if (result.refused.length === 0 && result.unresolved.length === 0) {
+      for (const record of suspected) refusals.clear(record);
+      refusals.observe(0, records.length);
+      return true;
+    }
+    if (result.accepted === 0) {
+      // Nothing taken: the upstream refuses everything, not these events. Keep them all. Only
+      // the events refused on their own become suspects: the unsplit rest goes first next round,
+      // so each round learns something new.
+      for (const i of result.refused) refusals.suspect(records[i]!);
+      const refusal = result.refusal!;
+      recordFailure({ ...refusal, reason: `upstream refused every event of the batch (${records.length}): ${refusal.reason}` }, 'refusing_all');
+      await pause(retryDelay(asRetry(refusal), status.consecutiveFailures));
+      return false;
+    }
+    // Refused before anything was taken: once more each, now that the upstream has taken events.
+    if (unproven.length > 0 && (await deliverBatch(records, hooks, unproven.map((i) => [i, i + 1]))).outcome !== 'done') return false;
+    const bad = [...proven.keys()].sort((x, y) => x - y);
+    for (const i of bad) await deadLetter(records[i]!, proven.get(i)!);
+    refusals.observe(bad.length, records.length);
+    const unsplit = result.unresolved.flatMap(([from, to]: Range) => records.slice(from, to));
+    if (unsplit.length > 0) {
+      // Suspects the budget left unsplit: to the tail of the spool, so the line keeps moving.
+      await spool.append(unsplit);
+      for (const record of unsplit) refusals.suspect(record);
+      log.info('refused events set aside', { events: unsplit.length, reason: result.refusal!.reason });
     }
     return true;
   };
 
+  const deadLetter = async (record: string, refusal: Refusal) => {
+    await spool.deadLetter(record, refusal.reason);
+    refusals.clear(record);
+    status.deadLettered++;
+    log.warn('dead letter', { status: refusal.status, reason: refusal.reason, event_id: eventIdOf(record) });
+  };
+
   /** Back-off wait, cut short by stop, and by the drain deadline. */
   const pause = async (ms: number) => {
+    if (halt.signal.aborted) return;
     status.state = 'waiting';
     const wait = draining > 0 ? Math.min(ms, Math.max(0, drainDeadline - clock.now())) : ms;
     await clock.sleep(wait, wake.signal);
@@ -178,13 +254,15 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const run = async () => {
     while (running) {
       let batch;
+      let plan: RoundPlan;
       try {
         if (draining === 0 && lingerMs > 0 && kicked && spool.stats().depth < maxEvents) {
           status.state = 'waiting';
           await clock.sleep(lingerMs, wake.signal);
         }
         kicked = false;
-        batch = await spool.read(maxEvents, maxBytes - maxEvents - 2);
+        plan = refusals.plan();
+        batch = await spool.read(plan.maxRecords, maxBytes - maxEvents - 2);
       } catch (error) {
         log.error('spool read failed', { reason: errorMessage(error) });
         await pause(1000);
@@ -196,10 +274,8 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         if (!kicked && running) await clock.sleep(2_147_483_647, wake.signal);
         continue;
       }
-      let done: boolean;
       try {
-        done = await deliver(batch.records);
-        if (done) await spool.ack(batch.cursor);
+        if (await deliver(batch.records, plan)) await spool.ack(batch.cursor);
       } catch (error) {
         log.error('spool write failed', { reason: errorMessage(error) });
         await pause(1000);
@@ -223,6 +299,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     async stop() {
       running = false;
       halt.abort();
+      cut.abort();
       rouse();
       await loop;
       loop = null;
@@ -265,9 +342,13 @@ export function asRetry(failure: Failure): Extract<SendResult, { kind: 'retry' }
   return failure.kind === 'retry' ? failure : { kind: 'retry', status: failure.status, reason: failure.reason };
 }
 
-function eventIdOf(record: string): string | undefined {
-  const m = /"event_id":"([^"]{1,100})"/.exec(record);
-  return m?.[1];
+/** Ranges of `size` records from `from` to `to` (one range when `size` is Infinity). */
+function chunks(from: number, to: number, size: number): Range[] {
+  if (to <= from) return [];
+  if (size === Infinity || to - from <= size) return [[from, to]];
+  const out: Range[] = [];
+  for (let i = from; i < to; i += size) out.push([i, Math.min(to, i + size)]);
+  return out;
 }
 
 function errorMessage(error: unknown): string {

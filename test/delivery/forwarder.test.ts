@@ -113,6 +113,31 @@ describe('forwarder', () => {
     expect(fwd.status().deadLettered).toBe(2);
   });
 
+  it('dead-letters an event refused before anything else was taken only after it is refused again alone', async () => {
+    up.reject((e) => e['n'] === 0);
+    forwarder();
+    await add(4);
+    await expect.poll(() => spool.stats().depth).toBe(0);
+    expect(spool.deadLetters.map((d) => JSON.parse(d.record).n)).toEqual([0]);
+    // [0..3] refused, [0,1] refused, [0] refused, [1] taken, [2,3] taken, then [0] once more.
+    expect(up.requests.map((r) => JSON.parse(r.body).map((e: { n: number }) => e.n))).toEqual([[0, 1, 2, 3], [0, 1], [0], [1], [2, 3], [0]]);
+  });
+
+  it('keeps everything when the upstream refuses every event, and says refusing_all', async () => {
+    up.fail(400);
+    forwarder();
+    await add(6);
+    await up.waitFor((u) => u.requests.length >= 30);
+    expect(spool.deadLetters).toEqual([]);
+    expect(spool.stats().depth).toBe(6);
+    expect(fwd.status()).toMatchObject({ problem: 'refusing_all', lastStatus: 400 });
+    expect(fwd.status().consecutiveFailures).toBeGreaterThan(0);
+    up.heal();
+    await up.waitFor((u) => u.eventIds().size === 6);
+    await expect.poll(() => spool.stats().depth).toBe(0);
+    expect(spool.deadLetters).toEqual([]);
+  });
+
   it.each([401, 403, 404])('never dead-letters on %i (credentials or URL are wrong)', async (status) => {
     up.fail(status, { count: 2 });
     forwarder();

@@ -27,8 +27,8 @@ export interface InProcessRelay extends RelayServer {
   readonly askedDelays: number[];
 }
 
-/** The relay in this process, forwarding to `upstream`, with retries capped at `maxRetryMs`. */
-export async function startTestRelay(upstream: FakeUpstream, dataDir: string, options: StartOptions & { maxRetryMs?: number } = {}): Promise<InProcessRelay> {
+/** The relay in this process, forwarding to `upstream`, with retries capped at `maxRetryMs` and a short linger (`lingerMs`, default 10). */
+export async function startTestRelay(upstream: FakeUpstream, dataDir: string, options: StartOptions & { maxRetryMs?: number; lingerMs?: number } = {}): Promise<InProcessRelay> {
   const lines: string[] = [];
   const askedDelays: number[] = [];
   const maxRetryMs = options.maxRetryMs ?? 20;
@@ -45,7 +45,7 @@ export async function startTestRelay(upstream: FakeUpstream, dataDir: string, op
     drainMs: 2000,
     log: (line) => void lines.push(line),
     forwarder: {
-      lingerMs: 10,
+      lingerMs: options.lingerMs ?? 10,
       retryDelay: (result, attempt) => {
         const asked = retryDelayMs(result, attempt);
         askedDelays.push(asked);

@@ -112,6 +112,69 @@ describe('upstream faults under load', () => {
   });
 });
 
+describe('refusals', () => {
+  it('keeps every event when the upstream refuses all of them, backs off, says so on /healthz, and delivers them once it takes events again', async () => {
+    relay = await startTestRelay(upstream, data.dir);
+    upstream.fail(400);
+    const load = startLoad({ target: () => relay.url, visitors: 3, maxEvents: 200 });
+    await load.waitAcked(200);
+    await load.stop();
+    await upstream.waitFor((u) => u.requests.filter((r) => r.status === 400).length >= 40);
+    const health = (await (await fetch(relay.url + '/healthz')).json()) as { status: string; upstream: { problem: string | null; lastStatus: number } };
+    expect(health.status).toBe('degraded');
+    expect(health.upstream).toMatchObject({ problem: 'refusing_all', lastStatus: 400 });
+    expect(readDeadLetters(relay)).toEqual([]);
+    expect(relay.spool.stats().depth).toBe(load.ackedIds().length);
+    // It backs off between rounds (the test relay shortens the waits it asks for to 20 ms).
+    expect(relay.askedDelays.length).toBeGreaterThan(0);
+    upstream.heal();
+    await upstream.waitFor((u) => missingUpstream(load, u.eventIds()).length === 0);
+    await expect.poll(() => relay.spool.stats().depth).toBe(0);
+    expect(readDeadLetters(relay)).toEqual([]);
+    expect(relay.forwarder.status().problem).toBeUndefined();
+  });
+
+  it('keeps good events flowing while a client posts ~34 events a second that the upstream refuses', { timeout: 60_000 }, async () => {
+    // The default linger (200 ms) and a 30 ms upstream, as in production; only back-offs are shortened.
+    relay = await startTestRelay(upstream, data.dir, { lingerMs: 200 });
+    upstream.slow(30);
+    upstream.reject((e) => (e['event_attributes'] as { refuse?: boolean } | undefined)?.refuse === true);
+    const load = startLoad({ target: () => relay.url, visitors: 2, pauseMs: 100 });
+    await load.waitAcked(20);
+    // Ages of acknowledged good events not yet upstream, sampled: printed, not asserted.
+    const pendingSince = new Map<string, number>();
+    let oldest = 0;
+    const sampler = setInterval(() => {
+      const now = Date.now();
+      const ids = upstream.eventIds();
+      for (const id of load.ackedIds()) if (!ids.has(id) && !pendingSince.has(id)) pendingSince.set(id, now);
+      for (const [id, since] of pendingSince) {
+        if (ids.has(id)) pendingSince.delete(id);
+        else oldest = Math.max(oldest, now - since);
+      }
+    }, 250);
+    let ackedAtHalf: string[] = [];
+    let refusedPosted = 0;
+    try {
+      for (; refusedPosted < 400; refusedPosted++) {
+        if (refusedPosted === 200) ackedAtHalf = load.ackedIds();
+        const answer = await fetch(relay.url + '/u/e', { method: 'POST', body: JSON.stringify([{ event_type: 'spam', event_id: crypto.randomUUID(), event_attributes: { refuse: true } }]) });
+        expect(answer.status).toBe(200);
+        await new Promise((r) => setTimeout(r, 29));
+      }
+      // Every good event acknowledged ~6 s ago (before the 200th refused one) has arrived by now.
+      const ids = upstream.eventIds();
+      expect(ackedAtHalf.filter((id) => !ids.has(id))).toEqual([]);
+    } finally {
+      clearInterval(sampler);
+      await load.stop();
+    }
+    console.log(`refused-events client: ${refusedPosted} refused events posted, ${load.ackedIds().length} good acknowledged; oldest unsent good event ${(oldest / 1000).toFixed(1)} s; spool depth at the end ${relay.spool.stats().depth}; dead letters ${relay.forwarder.status().deadLettered}`);
+    await upstream.waitFor((u) => missingUpstream(load, u.eventIds()).length === 0, 30_000);
+    await expect.poll(() => relay.forwarder.status().deadLettered, { timeout: 30_000 }).toBe(refusedPosted);
+  });
+});
+
 describe('upstream redirects', () => {
   it.each([301, 302, 307, 308])('never follows a %i: retries it, logs its status and target host without the token, and delivers once the upstream answers again', async (status) => {
     relay = await startTestRelay(upstream, data.dir);
