@@ -1,10 +1,14 @@
 /**
  * Builds the upstream event for a client call, and throws a `TypeError` that says what to
  * write instead when the call is wrong. Misuse is a programming error: it fails loudly at the
- * call, not later in a log line about a refused batch.
+ * call, not later in a log line about a refused batch. The event then passes the relay's own
+ * rules (src/shared/event-rules.ts): what the relay would refuse, the client refuses too.
  */
 import { randomUUID } from 'node:crypto';
 import { LIMITS, type CompanyTraits, type UpstreamEvent, type UserTraits } from '../shared/event.ts';
+import { eventViolation, isPlainObject, MAX_EVENT_ID } from '../shared/event-rules.ts';
+
+export { isPlainObject };
 
 /** Per-call options of `track`, `identify` and `group`. */
 export interface EventOptions {
@@ -47,8 +51,8 @@ export function buildEvent(
   if (opts.anonymousId !== undefined && (typeof opts.anonymousId !== 'string' || opts.anonymousId === '')) {
     throw new TypeError(`${call}: options.anonymousId must be the __eventn_id cookie value — use anonymousIdFrom(req) — or be left out (got ${describe(opts.anonymousId)})`);
   }
-  if (opts.eventId !== undefined && (typeof opts.eventId !== 'string' || opts.eventId === '' || opts.eventId.length > 128)) {
-    throw new TypeError(`${call}: options.eventId must be a non-empty string of at most 128 characters (got ${describe(opts.eventId)})`);
+  if (opts.eventId !== undefined && (typeof opts.eventId !== 'string' || opts.eventId === '' || opts.eventId.length > MAX_EVENT_ID)) {
+    throw new TypeError(`${call}: options.eventId must be a non-empty string of at most ${MAX_EVENT_ID} characters (got ${describe(opts.eventId)})`);
   }
 
   const event: UpstreamEvent = {
@@ -70,6 +74,9 @@ export function buildEvent(
   } catch (error) {
     throw new TypeError(`${call}: the event must be JSON-serializable — plain objects, arrays, strings, numbers, booleans, null (${(error as Error).message})`);
   }
+  // After JSON.stringify, which names a cycle better than a depth limit would.
+  const violation = eventViolation(event);
+  if (violation) throw new TypeError(`${call}: ${violation.message}; the relay refuses such an event, and so does this client`);
   const bytes = Buffer.byteLength(json);
   if (bytes > LIMITS.clientEventBytes) {
     throw new TypeError(`${call}: the event is ${bytes} bytes, over the ${LIMITS.clientEventBytes}-byte limit; send fewer or shorter attributes (ids, not whole records)`);
@@ -84,12 +91,6 @@ function timestampOf(call: string, value: EventOptions['timestamp'], now: number
     throw new TypeError(`${call}: options.timestamp must be ms since 1970, a Date, or an ISO 8601 string, e.g. { timestamp: Date.now() } (got ${describe(value)})`);
   }
   return Math.round(ms);
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
 }
 
 function describe(value: unknown): string {

@@ -1,9 +1,12 @@
 /**
  * One imported record → one upstream event: parse, check, fill in `api_key`, `event_id` and
- * `_timestamp`. Pure and synchronous; the importer calls it once per record.
+ * `_timestamp`. Pure and synchronous; the importer calls it once per record. The checks are
+ * the relay's (src/shared/event-rules.ts), so an import sends nothing the relay would refuse;
+ * on top, `_timestamp` is required (ms or ISO 8601) and a `null` object field is refused.
  */
 import * as crypto from 'node:crypto';
 import { LIMITS } from '../shared/event.ts';
+import { eventViolation } from '../shared/event-rules.ts';
 
 export type Converted =
   | { ok: true; json: string; bytes: number; eventId: string; timestamp: number }
@@ -20,7 +23,6 @@ export interface ConvertOptions {
 const SMALLEST_MS = 1e11;
 /** Allow a day of clock skew before calling a timestamp "in the future". */
 const FUTURE_SLACK_MS = 86_400_000;
-const OBJECT_FIELDS = ['user', 'company', 'event_attributes', 'ids'] as const;
 /** Set by the importer from its configuration; never taken from the file. */
 const DROPPED = new Set(['api_key', 'token', 'source_ip']);
 
@@ -36,31 +38,23 @@ export function convertRecord(text: string, options: ConvertOptions): Converted 
   } catch (error) {
     return fail(`not valid JSON (${(error as Error).message.slice(0, 120)})`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  const source = value as Record<string, unknown>;
+  // The relay's rules see `_timestamp` as ms; an ISO date in the file is converted first.
+  const written = isObject(value) ? value._timestamp : undefined;
+  const timestamp = toMillis(written, options.now);
+  if (isObject(value)) value._timestamp = typeof timestamp === 'number' ? timestamp : undefined;
+  const violation = eventViolation(value, { nullObjects: 'refuse' });
+  if (violation?.code === 'not_object') {
     return fail(`not a JSON object (got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value})`);
   }
-  const source = value as Record<string, unknown>;
-  if (text.includes('__proto__') && hasProtoKey(source)) return fail('contains a "__proto__" key');
-
-  const eventType = source.event_type;
-  if (eventType === undefined) return fail('missing event_type');
-  if (typeof eventType !== 'string' || eventType.trim() === '') return fail('event_type must be a non-empty string');
-
-  const timestamp = toMillis(source._timestamp, options.now);
+  if (violation) return fail(violation.message);
   if (typeof timestamp === 'string') return fail(timestamp);
 
-  const given = source.event_id;
-  if (given !== undefined && (typeof given !== 'string' || given === '' || given.length > 128)) {
-    return fail('event_id must be a non-empty string of at most 128 characters (or leave it out)');
-  }
-  for (const field of OBJECT_FIELDS) {
-    const v = source[field];
-    if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) return fail(`${field} must be an object`);
-  }
-
+  // A null event_id means none, as at the relay: one is derived below.
+  const given = typeof source.event_id === 'string' ? source.event_id : undefined;
   const eventId = given ?? idFromText(text);
   let json: string;
-  if (source._timestamp === timestamp && !hasDropped(source)) {
+  if (written === timestamp && source.event_id !== null && !hasDropped(source)) {
     // Nothing to change, only fields to add: append them to the text instead of serializing the
     // whole event again (a tenth of an import's CPU). The text is a valid, trimmed JSON object
     // with at least event_type in it, so it ends with `}` and takes a `,` before new fields.
@@ -121,11 +115,8 @@ function hasDropped(source: Record<string, unknown>): boolean {
   return false;
 }
 
-function hasProtoKey(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) return true;
-  for (const key of Object.keys(value)) if (hasProtoKey((value as Record<string, unknown>)[key])) return true;
-  return false;
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function fail(reason: string): Converted {

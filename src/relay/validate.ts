@@ -1,19 +1,13 @@
 /**
- * Checks an inbound body before anything is stored. Everything here throws a `RelayError`
- * (400/413) naming the first problem found, so one bad event rejects the whole request and
- * nothing of it is stored: the sender learns exactly what to fix.
+ * Checks an inbound body before anything is stored: read within the byte limit, parse, and
+ * put every event through the shared event rules (src/shared/event-rules.ts — the importer
+ * and the Node client apply the same ones). Everything here throws a `RelayError` (400/413)
+ * naming the first problem found, so one bad event rejects the whole request and nothing of
+ * it is stored: the sender learns exactly what to fix.
  */
 import { LIMITS } from '../shared/event.ts';
+import { eventViolation } from '../shared/event-rules.ts';
 import { RelayError, badRequest } from './errors.ts';
-
-/** Keys that could poison an object's prototype when a consumer merges the event. */
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-const OBJECT_FIELDS = ['user', 'company', 'event_attributes', 'ids', 'utm', 'click_id'] as const;
-const STRING_FIELDS = [
-  'event_id', 'url', 'page_title', 'referer', 'doc_path', 'doc_host', 'doc_search', 'vp_size',
-  'screen_resolution', 'user_agent', 'user_language', 'doc_encoding', 'src',
-] as const;
-const NUMBER_FIELDS = ['_timestamp', 'sent_at', 'local_tz_offset'] as const;
 
 export type JsonObject = Record<string, unknown>;
 
@@ -40,69 +34,8 @@ export function parseEvents(text: string, limits: ParseLimits = {}): JsonObject[
 }
 
 export function checkEvent(event: unknown, index: number, maxDepth: number = LIMITS.depth): asserts event is JsonObject {
-  const at = `event ${index}`;
-  if (!isPlainObject(event)) throw badRequest('not_object', `${at} is not an object`);
-  checkTree(event, at, 1, maxDepth);
-  const type = event['event_type'];
-  if (typeof type !== 'string' || type.trim() === '') throw badRequest('event_type', `${at}: event_type is required and must be a non-empty string`);
-  if (type.length > 200) throw badRequest('event_type', `${at}: event_type is longer than 200 characters`);
-  for (const field of OBJECT_FIELDS) {
-    const v = event[field];
-    if (v !== undefined && v !== null && !isPlainObject(v)) throw badRequest('wrong_type', `${at}: ${field} must be an object`);
-  }
-  for (const field of STRING_FIELDS) {
-    const v = event[field];
-    if (v !== undefined && v !== null && typeof v !== 'string') throw badRequest('wrong_type', `${at}: ${field} must be a string`);
-  }
-  for (const field of NUMBER_FIELDS) {
-    const v = event[field];
-    if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isFinite(v))) throw badRequest('wrong_type', `${at}: ${field} must be a number (UTC ms)`);
-  }
-  const user = event['user'];
-  if (isPlainObject(user)) {
-    for (const field of ['anonymous_id', 'id', 'email'] as const) {
-      const v = user[field];
-      if (v !== undefined && v !== null && typeof v !== 'string') throw badRequest('wrong_type', `${at}: user.${field} must be a string`);
-    }
-  }
-  const eventId = event['event_id'];
-  if (typeof eventId === 'string' && (eventId.length === 0 || eventId.length > 100)) throw badRequest('wrong_type', `${at}: event_id must be 1–100 characters`);
-}
-
-/** Depth and forbidden keys, in one walk. Iterative so a hostile body cannot blow the stack. */
-function checkTree(root: JsonObject, at: string, rootDepth: number, maxDepth: number): void {
-  // Two parallel stacks rather than a [node, depth] pair per node: this runs for every event
-  // of every request, and the pairs were garbage.
-  const nodes: unknown[] = [root];
-  const depths: number[] = [rootDepth];
-  while (nodes.length > 0) {
-    const node = nodes.pop();
-    const depth = depths.pop()!;
-    if (depth > maxDepth) throw badRequest('too_deep', `${at} is nested deeper than ${maxDepth} levels`);
-    if (Array.isArray(node)) {
-      for (const item of node) {
-        if (typeof item === 'object' && item !== null) {
-          nodes.push(item);
-          depths.push(depth + 1);
-        }
-      }
-      continue;
-    }
-    // JSON.parse defines "__proto__" as an own data property (it does not call the setter),
-    // so Object.keys sees it. ECMA-262 §25.5.1.1 (InternalizeJSONProperty / CreateDataProperty).
-    for (const key of Object.keys(node as JsonObject)) {
-      if (FORBIDDEN_KEYS.has(key)) throw badRequest('forbidden_key', `${at} contains the key "${key}", which is not allowed anywhere in an event`);
-      const child = (node as JsonObject)[key];
-      if (typeof child === 'object' && child !== null) {
-        nodes.push(child);
-        depths.push(depth + 1);
-      }
-    }
-  }
-}
-
-export function isPlainObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  const violation = eventViolation(event, { depth: maxDepth });
+  if (violation) throw badRequest(violation.code, `event ${index}: ${violation.message}`);
 }
 
 /**

@@ -207,6 +207,13 @@ describe('createClient', () => {
     ['circular attributes', (c) => c.track('x', circular), /must be JSON-serializable/],
     ['a timestamp in seconds', (c) => c.track('x', {}, { timestamp: 1700000000 }), /timestamp must be ms since 1970/],
     ['a non-object user', (c) => c.track('x', {}, { user: 'u1' as unknown as { id: string } }), /options\.user must be an object/],
+    // What the relay would refuse (src/shared/event-rules.ts), the client refuses at the call.
+    ['attributes nested past the relay\'s depth', (c) => c.track('x', { a: { b: { c: { d: { e: { f: { g: { h: 1 } } } } } } } }), /track: nested deeper than 8 levels; the relay refuses such an event/],
+    ['a "constructor" key in the attributes', (c) => c.track('x', { constructor: { prototype: 1 } }), /track: contains a "constructor" key/],
+    ['a "__proto__" key in the user', (c) => c.track('x', {}, { user: JSON.parse('{"id":"u1","__proto__":{"admin":true}}') as { id: string } }), /track: contains a "__proto__" key/],
+    ['a numeric user id', (c) => c.identify({ id: 42 as unknown as string }), /identify: user\.id must be a string/],
+    ['an event type over 200 characters', (c) => c.track('t'.repeat(201)), /track: event_type is longer than 200 characters/],
+    ['an eventId over 100 characters', (c) => c.track('x', {}, { eventId: 'i'.repeat(101) }), /options\.eventId must be a non-empty string of at most 100 characters/],
     ['identify without id or email', (c) => c.identify({ first_name: 'Ada' }), /identify: pass the signed-in user with an id or email/],
     ['group without a company', (c) => (c.group as (x: unknown) => unknown)('acme'), /group: pass the company with an id/],
   ])('throws a TypeError for %s', (_name, call, message) => {

@@ -128,6 +128,24 @@ describe('umbeacon import (built CLI)', () => {
     expect(readFileSync(`${input}.errors.ndjson`, 'utf8').trim().split('\n')).toHaveLength(2);
   });
 
+  it('reports records nested 20,000 arrays deep as bad lines, never a crash, and sends the rest', async () => {
+    const input = join(dir, 'deep.ndjson');
+    const deep = (extra: string) => `{"event_type":"a",${extra}"x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+    writeFileSync(input, [
+      JSON.stringify(historicalEvent(0)),
+      // An ISO _timestamp and a "__proto__" anywhere in the text each took a path that recursed.
+      deep('"_timestamp":"2024-01-01T00:00:00Z",'),
+      deep('"_timestamp":1704067200000,"__proto__x":1,'),
+      JSON.stringify(historicalEvent(1)),
+    ].join('\n'));
+    const result = await cli([input, '--max-errors', '2', '--no-progress']).exit;
+    expect(result.stderr).not.toContain('Maximum call stack');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`${input}: line 2: nested deeper than 8 levels`);
+    expect(result.stderr).toContain(`${input}: line 3: nested deeper than 8 levels`);
+    expect(upstream.events).toHaveLength(2);
+  });
+
   it.each([
     ['a missing server token', ['events.ndjson'], { USERMAVEN_SERVER_TOKEN: '' }, /no server token/],
     ['a missing file', ['nope.ndjson'], {}, /cannot read nope\.ndjson: ENOENT/],

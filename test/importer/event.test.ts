@@ -2,9 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UUID_RE } from '../../src/shared/visitor-id.ts';
 import { convertRecord, idFromText, toMillis } from '../../src/importer/event.ts';
+import { NUMBER_FIELDS, OBJECT_FIELDS, STRING_FIELDS } from '../../src/shared/event-rules.ts';
 
 const now = Date.UTC(2026, 0, 1);
 const options = { apiKey: 'key-from-config', now };
+/** `n` arrays, one inside the other. */
+const nested = (n: number) => '['.repeat(n) + ']'.repeat(n);
 
 describe('convertRecord', () => {
   it('keeps the fields, sets api_key, and derives a stable UUID-shaped event_id', () => {
@@ -60,6 +63,12 @@ describe('convertRecord', () => {
     ['{"event_type":"a","_timestamp":1700000000000,"event_attributes":null}', /^event_attributes must be an object$/],
     ['{"event_type":"a","_timestamp":1700000000000,"user":{"custom":{"__proto__":{"x":1}}}}', /^contains a "__proto__" key$/],
     [`{"event_type":"a","_timestamp":1700000000000,"big":"${'x'.repeat(33_000)}"}`, /^event is \d+ bytes; the limit is 32768$/],
+    // The relay's rules (src/shared/event-rules.ts): an import sends nothing the relay refuses.
+    ['{"event_type":"a","_timestamp":1700000000000,"event_attributes":{"constructor":{"prototype":1}}}', /^contains a "constructor" key$/],
+    ['{"event_type":"a","_timestamp":1700000000000,"user":{"id":42}}', /^user\.id must be a string$/],
+    ['{"event_type":"a","_timestamp":1700000000000,"url":["x"]}', /^url must be a string$/],
+    ['{"event_type":"a","_timestamp":1700000000000,"sent_at":"soon"}', /^sent_at must be a number/],
+    ['{"event_type":"a","_timestamp":1700000000000,"utm":"spring"}', /^utm must be an object$/],
   ])('refuses %s', (text, reason) => {
     const result = convertRecord(text, options);
     expect(result.ok).toBe(false);
@@ -67,10 +76,37 @@ describe('convertRecord', () => {
   });
 });
 
+describe('convertRecord at the limits', () => {
+  // The relay refuses deeper than 8 (LIMITS.depth); an ISO _timestamp (re-serialized) and a
+  // "__proto__" anywhere in the text once took paths that recursed on the input.
+  it.each<[string, string, RegExp]>([
+    ['a record nested 9 levels', `{"event_type":"a","_timestamp":1700000000000,"x":${nested(8)}}`, /^nested deeper than 8 levels$/],
+    ['a record nested 50 levels', `{"event_type":"a","_timestamp":1700000000000,"x":${nested(50)}}`, /^nested deeper than 8 levels$/],
+    ['20,000 arrays deep with an ISO _timestamp', `{"event_type":"a","_timestamp":"2023-11-14T22:13:20Z","x":${nested(20_000)}}`, /^nested deeper than 8 levels$/],
+    ['20,000 arrays deep with "__proto__" in the text', `{"event_type":"a","_timestamp":1700000000000,"__proto__x":1,"x":${nested(20_000)}}`, /^nested deeper than 8 levels$/],
+    ['an event_type of 201 characters', `{"event_type":"${'t'.repeat(201)}","_timestamp":1700000000000}`, /^event_type is longer than 200 characters$/],
+    ['an event_id of 101 characters', `{"event_type":"a","_timestamp":1700000000000,"event_id":"${'i'.repeat(101)}"}`, /^event_id must be a non-empty string of at most 100 characters/],
+  ])('refuses %s, as the relay does', (_name, text, reason) => {
+    const result = convertRecord(text, options);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason).toMatch(reason);
+  });
+
+  it('takes a record nested exactly 8 levels deep, as the relay does', () => {
+    expect(convertRecord(`{"event_type":"a","_timestamp":1700000000000,"x":${nested(7)}}`, options).ok).toBe(true);
+  });
+
+  it('takes a null event_id as none and derives one', () => {
+    const text = '{"event_type":"a","_timestamp":1700000000000,"event_id":null}';
+    const result = convertRecord(text, options);
+    expect(result.ok && JSON.parse(result.json)).toMatchObject({ event_id: idFromText(text) });
+  });
+});
+
 describe('convertRecord, any event', () => {
   it('yields the record plus api_key, event_id and _timestamp in ms, minus dropped fields', () => {
     // Free-form extra fields; the fields with rules are generated (valid) below.
-    const ruled = new Set(['__proto__', 'event_type', '_timestamp', 'event_id', 'api_key', 'token', 'source_ip', 'user', 'company', 'event_attributes', 'ids']);
+    const ruled = new Set<string>(['__proto__', 'constructor', 'prototype', 'event_type', 'api_key', 'token', 'source_ip', ...OBJECT_FIELDS, ...STRING_FIELDS, ...NUMBER_FIELDS]);
     const extra = fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !ruled.has(k)), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 });
     const record = fc.record(
       {
