@@ -232,6 +232,8 @@ export async function startRelayServer(options: StartOptions = {}): Promise<Rela
     close(closeOptions = {}) {
       closing ??= (async () => {
         const drainMs = closeOptions.drainMs ?? config.drainMs;
+        // One deadline for answering the requests in flight and draining the spool together.
+        const deadline = Date.now() + drainMs;
         logger.info('stopping', { inFlight, spoolDepth: spool.stats().depth });
         const closed = new Promise<void>((r) => server.close(() => r()));
         server.closeIdleConnections();
@@ -240,7 +242,7 @@ export async function startRelayServer(options: StartOptions = {}): Promise<Rela
         if (inFlight > 0) await Promise.race([new Promise<void>((r) => (idle = r)), new Promise((r) => setTimeout(r, Math.max(drainMs, 1000)))]);
         server.closeAllConnections();
         await closed;
-        const { drained, left } = await stack.close(drainMs);
+        const { drained, left } = await stack.close(Math.max(0, deadline - Date.now()));
         logger.info('stopped', { drained, keptForNextStart: left });
       })();
       return closing;

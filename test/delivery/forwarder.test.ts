@@ -161,6 +161,17 @@ describe('forwarder', () => {
     expect(spool.stats().depth).toBe(5);
   });
 
+  it('drain resolves at its deadline with a request hanging, and stop cuts that request at once', async () => {
+    up.hang();
+    forwarder({ timeoutMs: 60_000 });
+    await add(3);
+    await up.waitFor((u) => u.requests.length >= 1);
+    expect(await fwd.drain(100)).toBe(false);
+    await fwd.stop();
+    expect(fwd.status().state).toBe('stopped');
+    expect(spool.stats().depth).toBe(3);
+  });
+
   it('stop leaves unsent events in the spool', async () => {
     up.fail(503);
     forwarder();

@@ -175,6 +175,35 @@ describe('the relay process', () => {
   });
 });
 
+describe('SIGTERM keeps to DRAIN_MS', () => {
+  it.each([
+    ['hangs (no answer, a 60 s request timeout)', (u: FakeUpstream) => u.hang()],
+    // Slow, so an answer lands after the drain deadline, when the old forwarder started the 600 s wait afresh.
+    ['answers 429 with Retry-After: 600, after 1.5 s', (u: FakeUpstream) => (u.slow(1500), u.fail(429, { retryAfter: 600 }))],
+  ])('exits within DRAIN_MS plus a second when the upstream %s, keeping what it could not send', async (_name, fault) => {
+    fault(upstream);
+    const first = await startCli(cliEnv(upstream, data.dir, { DRAIN_MS: '2000', UPSTREAM_TIMEOUT_MS: '60000' }));
+    children.push(first);
+    const load = startLoad({ target: () => first.url, visitors: 2, maxEvents: 50 });
+    await load.waitAcked(50);
+    await load.stop();
+    // The forwarder is stuck in a request or a back-off when the signal comes.
+    await upstream.waitFor((u) => u.requests.length >= 1);
+    const signalled = Date.now();
+    first.child.kill('SIGTERM');
+    const code = await Promise.race([first.exited, new Promise((r) => setTimeout(() => r('still running 10 s after SIGTERM'), 10_000))]);
+    const tookMs = Date.now() - signalled;
+    console.log(`SIGTERM with an upstream that ${_name}: exited ${code} after ${tookMs} ms (DRAIN_MS 2000)`);
+    expect(code).toBe(0);
+    expect(first.output()).toMatch(/"msg":"stopped".*"drained":false/);
+    expect(first.output()).not.toContain(upstream.serverToken);
+    upstream.heal();
+    const second = await startCli(cliEnv(upstream, data.dir));
+    children.push(second);
+    await upstream.waitFor((u) => missingUpstream(load, u.eventIds()).length === 0);
+  });
+});
+
 describe('the disk cap', () => {
   it('answers 503 with a reason when DATA_MAX_MB is reached, loses nothing stored, and recovers', async () => {
     upstream.fail(503);
