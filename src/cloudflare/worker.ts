@@ -29,6 +29,8 @@ interface Isolate {
   settings: EdgeSettings | null;
   /** Why the settings are unusable (names the setting, never the token). */
   problem: ConfigError | null;
+  /** Why the fetch side cannot run (logged once). */
+  fetchProblem: ConfigError | null;
   logger: Logger;
   relay: RelayHandler | null;
 }
@@ -44,7 +46,7 @@ function isolateFor(env: Env): Isolate {
   const key = typeof env.USERMAVEN_API_KEY === 'string' ? env.USERMAVEN_API_KEY.trim() : '';
   // Worker logs (`wrangler tail`, Workers Logs) get the same redacting JSON lines as the Node relay's stdout.
   const logger = createJsonLogger((line) => console.log(line.trimEnd()), token ? [token, `${key}.${token}`] : []);
-  isolate = { settings: null, problem: null, logger, relay: null };
+  isolate = { settings: null, problem: null, fetchProblem: null, logger, relay: null };
   try {
     isolate.settings = readSettings(env);
   } catch (error) {
@@ -83,8 +85,10 @@ async function fetchHandler(request: Request, env: Env): Promise<Response> {
     relay = relayFor(env, isolate);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    if (!isolate.problem) {
-      isolate.problem = error;
+    // What the fetch side lacks (the key, the EVENTS binding) is its own problem: a consumer
+    // Worker without them still consumes.
+    if (error !== isolate.problem && !isolate.fetchProblem) {
+      isolate.fetchProblem = error;
       isolate.logger.error('misconfigured', { reason: error.message });
     }
     return toResponse(json(503, { status: 'error', error: 'misconfigured', message: error.message, route: new URL(request.url).pathname }));
@@ -100,7 +104,7 @@ async function queueHandler(batch: MessageBatch, env: Env): Promise<void> {
   const settings = isolate.settings;
   let upstream: Upstream;
   try {
-    if (isolate.problem || !settings) throw isolate.problem;
+    if (!settings) throw isolate.problem ?? new ConfigError('settings', 'unreadable');
     upstream = createUpstream({
       url: settings.upstreamUrl,
       apiKey: required(settings.apiKey, 'USERMAVEN_API_KEY', 'the consumer stamps no key of its own; set it in [vars]'),
