@@ -119,7 +119,10 @@ describe('refusals', () => {
     const load = startLoad({ target: () => relay.url, visitors: 3, maxEvents: 200 });
     await load.waitAcked(200);
     await load.stop();
-    await upstream.waitFor((u) => u.requests.filter((r) => r.status === 400).length >= 40);
+    // A round ends with the verdict; then rounds go on, backing off, refusing and keeping.
+    await expect.poll(() => relay.forwarder.status().problem).toBe('refusing_all');
+    const afterVerdict = upstream.requests.length;
+    await upstream.waitFor((u) => u.requests.length >= afterVerdict + 20);
     const health = (await (await fetch(relay.url + '/healthz')).json()) as { status: string; upstream: { problem: string | null; lastStatus: number } };
     expect(health.status).toBe('degraded');
     expect(health.upstream).toMatchObject({ problem: 'refusing_all', lastStatus: 400 });
