@@ -99,7 +99,7 @@ try {
     await load(`${target.url}/u/e`, { connections: 10, amount: 200, events: 5 });
     const ms = await until(() => upstream.stats.events - before.events >= 1000);
     const requests = upstream.stats.requests - before.requests;
-    console.log(`  ${name.padEnd(44)} ${requests} requests for ${upstream.stats.events - before.events} events; all delivered ${ms === 0 ? 'by the time the last was acknowledged' : `${fmt(ms)} ms after the last acknowledgement`}`);
+    console.log(`  ${name.padEnd(44)} ${requests} requests for ${upstream.stats.events - before.events} events; all delivered ${ms < 1 ? 'by the time the last was acknowledged' : `${fmt(ms)} ms after the last acknowledgement`}`);
   }
 } finally {
   await mf.dispose();
