@@ -52,12 +52,13 @@ describe('Worker under Miniflare', () => {
     // max_retries 1: a message on its second delivery is sent to the queue again instead.
     edge = await startEdge({ consumer: { maxRetries: 1 } });
     const { url, upstream } = edge;
-    upstream.fail(503, { retryAfter: 1 });
+    // Retry-After 2: the back-off alone would wait 1 s on the first retries.
+    upstream.fail(503, { retryAfter: 2 });
     expect((await post(url, ids('out', 40).map((id) => event(id)))).status).toBe(200);
     // Three invocations that could not deliver, each handing the events back with a delay.
     await edge.waitFor(() => edge!.batches().filter((b) => (b['retried'] as number) + (b['requeued'] as number) > 0).length >= 3, 30_000);
     const failing = edge.lines().filter((l) => l['msg'] === 'upstream failing');
-    expect(failing.every((l) => l['delaySeconds'] === 1)).toBe(true);
+    expect(failing.every((l) => l['delaySeconds'] === 2)).toBe(true);
     expect(edge.batches().some((b) => (b['requeued'] as number) > 0)).toBe(true);
     upstream.heal();
     await edge.waitFor(() => upstream.eventIds().size === 40, 30_000);

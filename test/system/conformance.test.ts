@@ -29,6 +29,7 @@ interface Target {
 
 interface Settings {
   allowedOrigins?: string[];
+  rateLimit?: number;
 }
 
 const targets: [string, (upstream: FakeUpstream, settings?: Settings) => Promise<Target>][] = [
@@ -45,6 +46,7 @@ const targets: [string, (upstream: FakeUpstream, settings?: Settings) => Promise
         dataDir,
         fallback: null,
         allowedOrigins: settings.allowedOrigins ?? [],
+        rateLimit: settings.rateLimit ?? 100,
         log: (line) => logs.push(line),
         forwarder: { lingerMs: 10, retryDelay: () => 50 },
       });
@@ -73,7 +75,7 @@ const targets: [string, (upstream: FakeUpstream, settings?: Settings) => Promise
   [
     'Worker',
     async (upstream, settings = {}) => {
-      const edge = await startEdge({ upstream, vars: { ALLOWED_ORIGINS: (settings.allowedOrigins ?? []).join(',') } });
+      const edge = await startEdge({ upstream, vars: { ALLOWED_ORIGINS: (settings.allowedOrigins ?? []).join(','), RATE_LIMIT: String(settings.rateLimit ?? 100) } });
       return {
         url: edge.url,
         output: edge.output,
@@ -212,10 +214,11 @@ describe.each(targets)('%s', (_, start) => {
     });
   });
 
-  describe('origins', () => {
+  describe('guarded: ALLOWED_ORIGINS and RATE_LIMIT', () => {
     let guarded: Target;
     beforeAll(async () => {
-      guarded = await start(upstream, { allowedOrigins: ['https://site.test'] });
+      // 1 event per second: the burst is one full request (500 events), then 429.
+      guarded = await start(upstream, { allowedOrigins: ['https://site.test'], rateLimit: 1 });
     });
     afterAll(async () => {
       await guarded?.close();
@@ -232,6 +235,17 @@ describe.each(targets)('%s', (_, start) => {
       expect(preflight.status).toBe(204);
       await upstream.waitFor((u) => u.eventIds().has('o-1'));
       expect(upstream.eventIds().has('o-2')).toBe(false);
+    });
+
+    it('answers a flood from one address with 429 and Retry-After, and forwards none of what it refused', async () => {
+      const site = { origin: 'https://site.test' };
+      const burst = Array.from({ length: 400 }, (_, i) => ({ event_type: 'flood', event_id: `f-1-${i}` }));
+      expect((await kept(post(guarded.url, burst, site))).status).toBe(200);
+      const over = await kept(post(guarded.url, burst.map((e, i) => ({ ...e, event_id: `f-2-${i}` })), site));
+      expect(over.status).toBe(429);
+      expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
+      await upstream.waitFor((u) => u.eventIds().has('f-1-399'));
+      expect(upstream.events.filter((e) => String(e['event_id']).startsWith('f-2-'))).toEqual([]);
     });
   });
 
