@@ -12,7 +12,8 @@
  * build.mjs bundles this file to dist/cloudflare/worker.js with the tracker inlined.
  */
 import { createRelay, type RelayHandler } from '../relay/handler.ts';
-import { json, Reply, toResponse } from '../relay/reply.ts';
+import { errorResponse, RelayError } from '../relay/errors.ts';
+import { Reply, toResponse } from '../relay/reply.ts';
 import { ConfigError } from '../relay/settings.ts';
 import { createJsonLogger, type Logger } from '../delivery/log.ts';
 import { createUpstream, type Upstream } from '../delivery/upstream.ts';
@@ -91,7 +92,7 @@ async function fetchHandler(request: Request, env: Env): Promise<Response> {
       isolate.fetchProblem = error;
       isolate.logger.error('misconfigured', { reason: error.message });
     }
-    return toResponse(json(503, { status: 'error', error: 'misconfigured', message: error.message, route: new URL(request.url).pathname }));
+    return errorResponse(new RelayError(503, 'misconfigured', error.message), new URL(request.url).pathname);
   }
   // Cloudflare sets CF-Connecting-IP to the visitor's address and overwrites any the client
   // sent; X-Forwarded-For is the client's to write, so the relay never sees it here.
