@@ -128,11 +128,19 @@ export async function consumeBatch(batch: MessageBatch, options: ConsumerOptions
   try {
     const records: string[] = [];
     const messages: QueueMessage[] = [];
+    const strays: QueueMessage[] = [];
     for (const m of batch.messages) {
       if (typeof m.body === 'string') {
         records.push(m.body);
         messages.push(m);
-      } else await deadLetter(m, 0, 'the queued message is not an event record (a JSON text)');
+      } else strays.push(m);
+    }
+    if (strays.length > 0) {
+      // The relay queues text only. Anything else is most likely a dead letter (an object),
+      // delivered because this Worker was also made a consumer of umbeacon-dead-letters:
+      // sending it there again would loop. Held back for the longest delay, never dropped.
+      log.error('not an event record; is this Worker consuming the dead-letter queue too?', { queue: batch.queue, messages: strays.length });
+      for (const m of strays) await later(m, MAX_DELAY_SECONDS);
     }
     const refused: [number, Refusal][] = [];
     let failure: Failure | undefined;

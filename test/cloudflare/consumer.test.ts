@@ -121,12 +121,13 @@ describe('consumeBatch', () => {
     expect(msgs.every((m) => m.settled.length === 1)).toBe(true);
   });
 
-  it('dead-letters a message that is not an event record', async () => {
-    const odd = message('odd', 1, { not: 'a string' });
+  it('holds back a message that is not an event record (a dead letter, say) instead of dead-lettering it again', async () => {
+    const odd = message('odd', 1, { record: '{}', status: 400, reason: 'refused' });
     const deadLetters = producer();
-    await consumeBatch(batchOf([odd, message('a')]), { upstream: upstreamAnswering(() => ok), deadLetters });
-    expect(odd.settled).toEqual(['ack']);
-    expect(deadLetters.sent).toHaveLength(1);
+    const result = await consumeBatch(batchOf([odd, message('a')]), { upstream: upstreamAnswering(() => ok), deadLetters });
+    expect(odd.settled).toEqual(['retry 43200']);
+    expect(deadLetters.sent).toEqual([]);
+    expect(result.delivered).toBe(1);
   });
 
   it('settles every message even when the upstream throws', async () => {
