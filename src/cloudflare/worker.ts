@@ -25,6 +25,9 @@ import { readSettings, required, type EdgeSettings } from './settings.ts';
 /** The built tracker (public/u.js), inlined by build.mjs. */
 declare const UMBEACON_TRACKER: string | undefined;
 const tracker = typeof UMBEACON_TRACKER === 'string' ? UMBEACON_TRACKER : null;
+/** The tracker's opt-in features (public/u/x.js, served at /u/x.js), inlined by build.mjs. */
+declare const UMBEACON_EXTRAS: string | null | undefined;
+const extras = typeof UMBEACON_EXTRAS === 'string' ? UMBEACON_EXTRAS : null;
 
 interface Isolate {
   settings: EdgeSettings | null;
@@ -68,6 +71,7 @@ function relayFor(env: Env, isolate: Isolate): RelayHandler {
     spool: createQueueSpool(events, { sendTimeoutMs: settings.queueSendTimeoutMs, logger: isolate.logger }),
     apiKey,
     script: () => tracker,
+    extras: () => extras,
     paths: settings.paths,
     allowedOrigins: settings.allowedOrigins,
     cookieDomain: settings.cookieDomain,

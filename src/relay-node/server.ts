@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseTrustProxy } from '../relay/client-ip.ts';
 import { createEventFeed, type EventFeed } from '../relay/feed.ts';
@@ -125,6 +125,7 @@ export async function createRelayStack(options: StartOptions = {}): Promise<Rela
     onStored: forwarder.kick,
     forwarderStatus: forwarder.status,
     script: scriptLoader(options.scriptFile ?? findTrackerFile(), logger),
+    extras: scriptLoader(join(dirname(options.scriptFile ?? findTrackerFile()), 'u/x.js'), logger),
     paths: config.paths,
     allowedOrigins: config.allowedOrigins,
     cookieDomain: config.cookieDomain,

@@ -38,6 +38,11 @@ export interface RelayOptions {
   forwarderStatus?: () => ForwarderStatus;
   /** The built tracker source (e.g. read from `public/u.js`); null when not built. */
   script?: () => string | null | Promise<string | null>;
+  /**
+   * The tracker's opt-in features (`public/u/x.js`), which u.js loads from `x.js` beside the
+   * collect path (`/u/x.js`) on pages that turn one on; null when not built.
+   */
+  extras?: () => string | null | Promise<string | null>;
   paths?: Partial<RelayPaths>;
   /**
    * `Domain` of the visitor cookie the relay sets (`example.com`), for requests to that host or
@@ -131,16 +136,19 @@ export function createRelay(options: RelayOptions): RelayHandler {
     now,
     clock,
     newId,
+    onRefused: (code, route, message) => rejects.count(code, route, 400, message),
   });
   const script = options.script
     ? createScriptServer(options.script, paths.collect, () => log.warn('tracker has no "/u/e" literal to rewrite; it will post to /u/e', { collect: paths.collect }))
     : null;
+  const extras = options.extras ? createScriptServer(options.extras, '/u/e') : null;
   const health = { spool: options.spool, forwarderStatus: options.forwarderStatus, mode, upstreamHost: options.upstreamHost, rejects: rejects.totals, now };
   const router = createRouter({
     paths,
     ingest,
     origins,
     script: (request) => scriptReply(script, request),
+    extras: (request) => scriptReply(extras, request),
     health: () => healthReply(health),
     feed: options.feed,
     mode,

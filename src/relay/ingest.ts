@@ -1,7 +1,9 @@
 /**
  * The ingest pipeline of the routes that take events (`/u/e`, the official SDK's route, the
- * pixel): origin check → content type → body within its limit → parse and check → rate limit
- * by client address → enrich → drop recent duplicates → durable append → cookie. A 2xx leaves
+ * pixel): origin check → content type → body within its limit → parse → rate limit by client
+ * address → per event: expand (u.js's compact form) and check, refused ones named in the
+ * answer → the page's privacy policy (IP, cookie) → enrich → drop recent duplicates →
+ * durable append → cookie. A 2xx leaves
  * here only after the spool's `append` resolved.
  */
 import { LIMITS } from '../shared/event.ts';
@@ -18,7 +20,9 @@ import { corsHeaders, type OriginPolicy } from './origin.ts';
 import { GIF, pixelEvent } from './pixel.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { Reply } from './reply.ts';
-import { checkEvent, parseEvents, readBody, type JsonObject } from './validate.ts';
+import { checkEvent, parseBatch, readBody, type JsonObject } from './validate.ts';
+import { fromTracker } from './tracker-events.ts';
+import { applyIpPolicy, pagePolicy } from './privacy-policy.ts';
 
 /** Per-connection facts a Web `Request` does not carry. */
 export interface ConnInfo {
@@ -36,6 +40,8 @@ export interface IngestOptions {
   feed?: EventFeed | undefined;
   /** Events per second per client IP; 0 = off. */
   rateLimit: number;
+  /** Called for each event refused out of a batch whose other events were stored (for the reject log). */
+  onRefused?: ((code: string, route: string, message: string) => void) | undefined;
   /** `COOKIE_DOMAIN`: see `cookieDomain` in src/shared/visitor-id.ts. */
   cookieDomain?: string | undefined;
   trust: TrustProxy;
@@ -75,25 +81,47 @@ export function createIngest(options: IngestOptions): Ingest {
       else if (token !== apiKey) throw new RelayError(403, 'wrong_key', 'token does not match the API key this relay is configured for');
     }
     const ip = addressOf(request, conn);
-    let events: JsonObject[];
+    let batch: unknown[];
     try {
-      events = parseEvents(await readBody(request, LIMITS.bodyBytes, conn.body));
-      if (official) events = events.map(fromOfficial);
+      batch = parseBatch(await readBody(request, LIMITS.bodyBytes, conn.body));
     } catch (error) {
       // Garbage costs a token too, so a flood of bad bodies ends in 429 like any other flood.
       takeTokens(ip, 1);
       throw error;
     }
-    takeTokens(ip, events.length);
-    // The official SDK's `ipPolicy: 'strict'` asks that the visitor's address not be kept.
-    const keepIp = !(official && url.searchParams.get('ip_policy') === 'strict');
-    const stored = await store(events, request, keepIp ? ip : undefined, apiKey ?? 'local');
+    takeTokens(ip, batch.length);
+    const facts = { userAgent: request.headers.get('user-agent'), acceptLanguage: request.headers.get('accept-language'), cookie: request.headers.get('cookie') };
+    const policy = pagePolicy(url);
+    // One bad event does not sink its batch: the valid ones are stored, each refused one is
+    // named in the answer, and only a batch with no valid event is refused as a whole.
+    const events: JsonObject[] = [];
+    const refused: { index: number; error: string; message: string }[] = [];
+    let firstError: unknown;
+    batch.forEach((raw, i) => {
+      try {
+        const event = official ? raw : fromTracker(raw, facts);
+        checkEvent(event, i);
+        const out = official ? fromOfficial(event) : event;
+        if (policy.cookie !== 'keep') out['cookie_policy'] = policy.cookie;
+        if (policy.ip !== 'keep') out['ip_policy'] = policy.ip;
+        events.push(out);
+      } catch (error) {
+        if (!(error instanceof RelayError)) throw error;
+        firstError ??= error;
+        refused.push({ index: i, error: error.code, message: error.message });
+      }
+    });
+    if (events.length === 0) throw firstError;
+    for (const r of refused) options.onRefused?.(r.error, url.pathname, r.message);
+    const stored = await store(events, request, applyIpPolicy(ip, policy.ip), apiKey ?? 'local');
     const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
     corsHeaders(headers, origin);
-    const id = anonymousIdOf(events);
+    // Cookieless (`cookie_policy` strict, or comply, which the relay cannot tell apart): no cookie.
+    const id = policy.cookie === 'keep' ? anonymousIdOf(events) : undefined;
     const cookieName = official ? officialCookieName(apiKey ?? '') : ANON_COOKIE;
     const cookies = id && cookieName ? [visitorCookie(id, { secure: origins.isSecure(request, url), name: cookieName, domain: visitorDomain(request, url, official) })] : [];
-    const body = official ? '{"status":"ok"}' : `{"status":"ok","stored":${stored.stored},"duplicates":${stored.duplicates}}`;
+    const more = refused.length ? `,"refused":${JSON.stringify(refused)}` : '';
+    const body = official ? `{"status":"ok"${more}}` : `{"status":"ok","stored":${stored.stored},"duplicates":${stored.duplicates}${more}}`;
     return new Reply(200, headers, body, cookies);
   }
 

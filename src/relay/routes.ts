@@ -52,6 +52,8 @@ export interface RouterOptions {
   ingest: Ingest;
   origins: OriginPolicy;
   script: (request: Request) => Promise<Reply>;
+  /** The tracker's opt-in chunk, `x.js` beside the collect path (`/u/x.js`). */
+  extras: (request: Request) => Promise<Reply>;
   health: () => Reply;
   /** When set, the `/_events` routes exist. */
   feed?: EventFeed | undefined;
@@ -64,7 +66,8 @@ export interface RouterOptions {
 export function createRouter(options: RouterOptions): Router {
   const { paths, ingest, origins, feed, rejects, log } = options;
   const eventsRoutes = feed ? [paths.events, `${paths.events}/data`, `${paths.events}/stream`] : [];
-  const own = new Set([paths.script, paths.collect, paths.pixel, paths.official, paths.health, ...eventsRoutes]);
+  const extrasPath = paths.collect.replace(/[^/]*$/, 'x.js');
+  const own = new Set([paths.script, extrasPath, paths.collect, paths.pixel, paths.official, paths.health, ...eventsRoutes]);
 
   const answer = async (request: Request, conn: ConnInfo = {}): Promise<Reply | Response> => {
     const url = conn.url ?? new URL(request.url);
@@ -84,6 +87,7 @@ export function createRouter(options: RouterOptions): Router {
       }
       if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed('GET');
       if (route === paths.script) return await options.script(request);
+      if (route === extrasPath) return await options.extras(request);
       if (route === paths.pixel) return await ingest.pixel(request, url, conn);
       if (route === paths.health) return options.health();
       if (route === paths.events) return eventsPage(paths.events, options.mode);

@@ -2,8 +2,9 @@
  * Checks an inbound body before anything is stored: read within the byte limit, parse, and
  * put every event through the shared event rules (src/shared/event-rules.ts — the importer
  * and the Node client apply the same ones). Everything here throws a `RelayError` (400/413)
- * naming the first problem found, so one bad event rejects the whole request and nothing of
- * it is stored: the sender learns exactly what to fix.
+ * naming the first problem found. `parseEvents` refuses a whole body for one bad event; the
+ * collect route uses `parseBatch` and `checkEvent` instead, storing the valid events of a
+ * batch and naming each refused one.
  */
 import { LIMITS } from '../shared/event.ts';
 import { eventViolation } from '../shared/event-rules.ts';
@@ -19,6 +20,17 @@ export interface ParseLimits {
 
 /** Parse a body that holds one event object or an array of them; validate every event. */
 export function parseEvents(text: string, limits: ParseLimits = {}): JsonObject[] {
+  const list = parseBatch(text, limits);
+  list.forEach((event, i) => checkEvent(event, i, limits.depth ?? LIMITS.depth));
+  return list as JsonObject[];
+}
+
+/**
+ * Parse a body that holds one event object or an array of them, checking the body as a
+ * whole (JSON, not empty, not too many) but not each event: the collect route checks each
+ * one on its own with `checkEvent`, so one bad event does not sink its neighbours.
+ */
+export function parseBatch(text: string, limits: ParseLimits = {}): unknown[] {
   const maxEvents = limits.eventsPerRequest ?? LIMITS.eventsPerRequest;
   let value: unknown;
   try {
@@ -29,8 +41,7 @@ export function parseEvents(text: string, limits: ParseLimits = {}): JsonObject[
   const list = Array.isArray(value) ? value : [value];
   if (list.length === 0) throw badRequest('empty', 'body holds no events');
   if (list.length > maxEvents) throw badRequest('too_many_events', `body holds ${list.length} events; at most ${maxEvents} per request`);
-  list.forEach((event, i) => checkEvent(event, i, limits.depth ?? LIMITS.depth));
-  return list as JsonObject[];
+  return list;
 }
 
 export function checkEvent(event: unknown, index: number, maxDepth: number = LIMITS.depth): asserts event is JsonObject {

@@ -62,9 +62,14 @@ export function visitorIdFrom(header: string | null | undefined, name: string = 
   return undefined;
 }
 
-/** The anonymous id a body carries, when well-formed (so a forged value is never echoed in a cookie). */
+/**
+ * The anonymous id a body carries, when well-formed (so a forged value is never echoed in a
+ * cookie): the last event's, the newest. After the official SDK's `reset(true)` a batch may
+ * still start with events of the old visitor; re-issuing that id would bring it back.
+ */
 export function anonymousIdOf(events: readonly Record<string, unknown>[]): string | undefined {
-  for (const event of events) {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i]!;
     const user = event['user'] as Record<string, unknown> | undefined;
     const id = user?.['anonymous_id'];
     if (isAnonymousId(id)) return id;

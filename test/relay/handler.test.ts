@@ -87,7 +87,7 @@ describe.each(['direct', 'http'] as Mode[])('relay handler (%s)', (mode) => {
       ['a missing event_type', JSON.stringify([{ url: 'https://x' }]), 400, 'event_type'],
       ['a numeric event_type', JSON.stringify([{ event_type: 5 }]), 400, 'event_type'],
       ['an empty event_type', JSON.stringify([{ event_type: ' ' }]), 400, 'event_type'],
-      ['a non-object event', JSON.stringify([{ event_type: 'a' }, 'b']), 400, 'not_object'],
+      ['a non-object event', JSON.stringify(['b']), 400, 'not_object'],
       ['user as a string', JSON.stringify([{ event_type: 'a', user: 'bob' }]), 400, 'wrong_type'],
       ['company as an array', JSON.stringify([{ event_type: 'a', company: [1] }]), 400, 'wrong_type'],
       ['event_attributes as a number', JSON.stringify([{ event_type: 'a', event_attributes: 3 }]), 400, 'wrong_type'],
@@ -117,12 +117,27 @@ describe.each(['direct', 'http'] as Mode[])('relay handler (%s)', (mode) => {
       expect(stored()).toBe(0);
     });
 
-    it('refuses a whole batch when one event is bad', async () => {
+    it('stores the valid events of a batch and names each refused one', async () => {
       await start();
-      const res = await post([ev(), ev({ user: 'nope' })]);
+      const res = await post([ev({ event_type: 'ok1' }), ev({ user: 'nope' }), 'b', ev({ event_type: 'ok2' })]);
+      expect(res.status).toBe(200);
+      const answer = (await res.json()) as { stored: number; refused: { index: number; error: string; message: string }[] };
+      expect(answer.stored).toBe(2);
+      expect(answer.refused).toEqual([
+        { index: 1, error: 'wrong_type', message: expect.stringMatching(/event 1: user must be an object/) },
+        { index: 2, error: 'not_object', message: expect.stringMatching(/event 2 is not an object/) },
+      ]);
+      expect(stored()).toBe(2);
+      expect(h.relay.rejects()).toMatchObject({ wrong_type: 1, not_object: 1 });
+    });
+
+    it('refuses a batch with no valid event as a whole, naming the first problem', async () => {
+      await start();
+      const res = await post([ev({ user: 'nope' }), ev({ event_type: 5 })]);
       expect(res.status).toBe(400);
-      expect(((await res.json()) as { message: string }).message).toMatch(/event 1: user must be an object/);
+      expect(((await res.json()) as { message: string }).message).toMatch(/event 0: user must be an object/);
       expect(stored()).toBe(0);
+      expect(res.headers.getSetCookie()).toEqual([]);
     });
 
     it.each([['multipart/form-data; boundary=x'], ['application/x-www-form-urlencoded']])('refuses content-type %s with 415', async (type) => {
