@@ -1,23 +1,28 @@
 #!/usr/bin/env node
 // Builds everything umbeacon ships and prints raw / gzip / brotli bytes of every output.
 //   node build.mjs               build
-//   node build.mjs --check-size  build, then fail if public/u.js is over its gzip budget
+//   node build.mjs --check-size  build, then fail if a page's scripts are over their gzip budget
 //   node build.mjs --analyze     also print what each module costs in the tracker
 import { build } from 'esbuild';
 import { existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 
 const args = new Set(process.argv.slice(2));
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
-/** The exact byte budget of the tracker (gzip -9), ratcheted down as it shrinks. */
-const budget = pkg.sizeLimit?.['public/u.js'] ?? 2048;
+/**
+ * The exact byte budgets (gzip -9) of what a page loads from the relay, summed per page:
+ * `"public/u.js"` is a page with the default settings, `"public/u.js + public/u/x.js"` a page
+ * with every feature on. Ratcheted down as the tracker shrinks.
+ */
+const budgets = pkg.sizeLimit ?? {};
 
 mkdirSync('dist', { recursive: true });
 const outputs = [];
 
 /**
- * js-cookie keeps the visitor cookie, and its default export is one object, which no bundler
- * can tree-shake. The tracker calls only `get()` (every cookie) and `set(name, value, attrs)`,
+ * js-cookie writes the visitor cookie, and its default export is one object, which no bundler
+ * can tree-shake. The tracker calls only `set(name, value, attrs)`,
  * so this loads js-cookie's own source from node_modules without the rest: no
  * `remove` / `withAttributes` / `withConverter` (and the frozen `attributes` / `converter`
  * properties they read), no default attributes, no `get(name)` lookup, no name escaping, no
@@ -40,6 +45,8 @@ const jsCookieUsedParts = {
       cut('(arguments.length && !name)', 'false');
       cut('if (name === found) {\n          break\n        }', '');
       cut('return name ? jar[name] : jar', 'return jar');
+      // The read converter serves only get(), which the tracker does not use.
+      cut(/  read: function \(value\) \{[^]*?\n  \},\n/, '');
       // No default attributes either (they exist for withAttributes): the tracker passes
       // every attribute, `path` first, to its one set() call, so the cookie string is the same.
       cut('attributes = assign({}, defaultAttributes, attributes);', '');
@@ -48,21 +55,30 @@ const jsCookieUsedParts = {
       const start = src.indexOf('  return Object.create(');
       const end = src.indexOf('\n  )\n}', start);
       if (start < 0 || end < 0) throw Error(`js-cookie changed: its API object is not where expected in ${path}`);
-      src = src.slice(0, start) + '  return { set: set, get: get }\n}' + src.slice(end + 6);
+      // Only set(): the tracker reads its few cookies itself (src/tracker/id.ts), so js-cookie's
+      // get() and read converter are left for terser to drop as unused.
+      src = src.slice(0, start) + '  return { set: set }\n}' + src.slice(end + 6);
       cut(/function assign[^]*?\n}\n/, '');
       return { contents: src, loader: 'js' };
     });
   },
 };
 
-// The tracker: one minified IIFE, served by the relay at /u.js. esbuild bundles and
-// minifies; terser then runs over the bundle, whose whole-program passes (inlining across
-// modules, toplevel mangling) esbuild does not do.
-if (existsSync('src/tracker/index.ts')) {
+// The tracker: minified IIFEs, served by the relay. u.js is what every page loads; x.js
+// (src/tracker/extra/) holds the opt-in features, loaded by u.js only when the tag turns one
+// on, and served next to the collect path (/u/x.js). esbuild bundles and minifies; terser then
+// runs over each bundle, whose whole-program passes (inlining across modules, toplevel
+// mangling) esbuild does not do.
+const trackerScripts = [
+  { entry: 'src/tracker/index.ts', out: 'public/u.js' },
+  { entry: 'src/tracker/extra/index.ts', out: 'public/u/x.js' },
+];
+for (const { entry, out } of trackerScripts) {
+  if (!existsSync(entry)) continue;
   const result = await build({
-    entryPoints: ['src/tracker/index.ts'],
+    entryPoints: [entry],
     write: false,
-    outfile: 'public/u.js',
+    outfile: out,
     bundle: true,
     minify: true,
     format: 'iife',
@@ -89,11 +105,13 @@ if (existsSync('src/tracker/index.ts')) {
   });
   // The relay rewrites this literal when it serves the script under another collect path
   // (src/relay/script.ts): it must survive minification exactly once.
-  if (code.split('"/u/e"').length != 2) throw Error('public/u.js must hold the literal "/u/e" exactly once');
-  writeFileSync('public/u.js', code);
-  outputs.push('public/u.js');
+  if (out == 'public/u.js' && code.split('"/u/e"').length != 2) throw Error('public/u.js must hold the literal "/u/e" exactly once');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, code);
+  outputs.push(out);
   if (args.has('--analyze')) {
     const { analyzeMetafile } = await import('esbuild');
+    console.log(out);
     console.log(await analyzeMetafile(result.metafile, { verbose: false }));
   }
 }
@@ -133,7 +151,10 @@ if (existsSync('src/cloudflare/worker.ts') && existsSync('public/u.js')) {
     platform: 'neutral',
     format: 'esm',
     target: ['es2022'],
-    define: { UMBEACON_TRACKER: JSON.stringify(readFileSync('public/u.js', 'utf8')) },
+    define: {
+      UMBEACON_TRACKER: JSON.stringify(readFileSync('public/u.js', 'utf8')),
+      UMBEACON_EXTRAS: JSON.stringify(existsSync('public/u/x.js') ? readFileSync('public/u/x.js', 'utf8') : null),
+    },
     logLevel: 'warning',
   });
   outputs.push('dist/cloudflare/worker.js');
@@ -157,14 +178,19 @@ for (const file of outputs) {
 }
 
 if (args.has('--check-size')) {
-  if (!existsSync('public/u.js')) {
-    console.error('size: public/u.js was not built (src/tracker/index.ts missing)');
-    process.exit(1);
+  let over = false;
+  for (const [page, budget] of Object.entries(budgets)) {
+    const files = page.split('+').map((f) => f.trim());
+    const missing = files.filter((f) => !existsSync(f));
+    if (missing.length) {
+      console.error(`size: ${missing.join(', ')} was not built`);
+      process.exit(1);
+    }
+    const gzip = files.reduce((sum, f) => sum + sizes(f).gzip, 0);
+    if (gzip > budget) {
+      console.error(`size: ${page} is ${gzip} B gzip, over its budget of ${budget} B (package.json "sizeLimit"). Run \`node build.mjs --analyze\` to see what each module costs.`);
+      over = true;
+    } else console.log(`size: ${page} ${gzip} B gzip, within its budget of ${budget} B`);
   }
-  const { gzip } = sizes('public/u.js');
-  if (gzip > budget) {
-    console.error(`size: public/u.js is ${gzip} B gzip, over its budget of ${budget} B (package.json "sizeLimit"). Run \`node build.mjs --analyze\` to see what each module costs.`);
-    process.exit(1);
-  }
-  console.log(`size: public/u.js ${gzip} B gzip, within its budget of ${budget} B`);
+  if (over) process.exit(1);
 }

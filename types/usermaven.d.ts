@@ -1,5 +1,9 @@
 /**
- * Types for `window.usermaven`, the browser API of umbeacon's tracker (public/u.js).
+ * Types for `window.usermaven`, the browser API of umbeacon's tracker (public/u.js): the
+ * official Usermaven snippet's commands (@usermaven/sdk-js), in its function form and its
+ * object form, plus umbeacon's own (`identify`, `page`, `consent`). The tracker's command
+ * table is typed with `UsermavenMethods` (src/tracker/api.ts), so a method declared here
+ * that u.js lacks, or one u.js has that is not declared, fails `npm run test:types`.
  *
  * A TypeScript site copies this file into its project (or points `include` at it); the
  * global `usermaven` is then typed:
@@ -10,14 +14,16 @@
 
 /** The signed-in user, as Usermaven stores it. Any other key is kept as a trait. */
 export interface UsermavenUser {
-  id?: string;
+  /** Required: a call without a string id is refused, as the official SDK refuses it. */
+  id: string;
+  /** Must look like an address when given. */
   email?: string;
   /** ISO 8601, e.g. "2024-05-01T10:00:00Z". */
   created_at?: string;
   first_name?: string;
   last_name?: string;
   custom?: Record<string, unknown>;
-  /** The official SDK's place for the company; taken as the second argument. */
+  /** The official SDK's place for the company: the events' company unless `group()` set one. */
   company?: UsermavenCompany;
   [trait: string]: unknown;
 }
@@ -34,47 +40,71 @@ export interface UsermavenCompany {
 /** Attributes of a custom event. */
 export type UsermavenAttributes = Record<string, unknown>;
 
-export interface Usermaven {
-  /** Function form, as the official snippet's stub queues it. `'id'` is `identify`. */
-  (command: 'id' | 'identify', user: UsermavenUser, company?: UsermavenCompany | true): void;
-  (command: 'track', eventType: string, attributes?: UsermavenAttributes): void;
-  /** The official snippet's lead event: `track('lead', attributes)`. */
-  (command: 'lead', attributes?: UsermavenAttributes): void;
-  (command: 'group', company: UsermavenCompany): void;
-  (command: 'consent', granted?: boolean): void;
-  (command: 'pageview' | 'page' | 'reset' | 'optIn' | 'optOut'): void;
+/** Where `set`/`unset` apply: every event, or only events of one type. */
+export interface UsermavenPropertyOptions {
+  eventType?: string;
+  /** Accepted for the official SDK's signature; properties are always kept across pages. */
+  persist?: boolean;
+}
 
+/**
+ * The script tag's settings, by the official SDK's names: each `data-*` attribute in camel
+ * case (`data-tracking-host` is `trackingHost`), with the value as written.
+ */
+export interface UsermavenConfig {
+  key?: string;
+  trackingHost?: string;
+  namespace?: string;
+  autocapture?: string;
+  formTracking?: string;
+  rageClick?: string;
+  autoPageview?: string;
+  privacyPolicy?: string;
+  cookiePolicy?: string;
+  ipPolicy?: string;
+  propertyBlacklist?: string;
+  domains?: string;
+  crossDomainLinking?: string;
+  [setting: string]: string | undefined;
+}
+
+/** The object form: `usermaven.track(…)`, once u.js has loaded. */
+export interface UsermavenMethods {
   /**
-   * After sign-in: sends `user_identify` and remembers user (and company) for every later
-   * event, across pages, until `reset()`. `true` as second argument remembers without sending.
+   * After sign-in: sends `user_identify` and remembers the user for every later event, across
+   * pages, until `reset()`. The second argument is the company (umbeacon), or `true` to
+   * remember without sending (the official SDK's `doNotSendEvent`).
    * @example usermaven.identify({ id: '42', email: 'ada@example.com' }, { id: '7', name: 'Acme' })
    */
-  identify(user: UsermavenUser, company?: UsermavenCompany | true): void;
+  identify(user: UsermavenUser, companyOrDoNotSendEvent?: UsermavenCompany | boolean): void;
   /** Same as `identify`; the official SDK's name. */
-  id(user: UsermavenUser, company?: UsermavenCompany | true): void;
+  id(user: UsermavenUser, companyOrDoNotSendEvent?: UsermavenCompany | boolean): void;
   /**
-   * Sends a custom event with the page context of this moment.
+   * Sends a custom event with the page context of this moment. `data-property-blacklist`
+   * keys are left out of its attributes.
    * @example usermaven.track('signup', { plan: 'pro' })
    */
   track(eventType: string, attributes?: UsermavenAttributes): void;
   /**
-   * Sends a pageview now. Automatic on load and on SPA navigation unless the tag has
-   * `data-auto-pageview="false"`.
+   * Sends a pageview now. Automatic on load and on SPA navigation (history and `#/` hash
+   * routes) unless the tag has `data-auto-pageview="false"`.
    * @example usermaven.page()
    */
   page(): void;
   /** Same as `page`; the official SDK's name. */
   pageview(): void;
   /**
-   * Remembers the company for later events and sends a `group` event.
-   * @example usermaven.group({ id: '7', name: 'Acme' })
+   * Remembers the company for later events and sends a `group` event (not with
+   * `doNotSendEvent`). It needs `id`, `name` and `created_at`, as in the official SDK.
+   * @example usermaven.group({ id: '7', name: 'Acme', created_at: '2024-01-02' })
    */
-  group(company: UsermavenCompany): void;
+  group(company: UsermavenCompany & { id: string; name: string; created_at: string }, doNotSendEvent?: boolean): void;
   /**
-   * On logout: forgets user and company and starts a new anonymous visitor.
-   * @example usermaven.reset()
+   * On logout: forgets user, company and super properties. `true` also starts a new
+   * anonymous visitor; without it the visitor stays, as in the official SDK.
+   * @example usermaven.reset(true)
    */
-  reset(): void;
+  reset(resetAnonymousId?: boolean): void;
   /**
    * Records consent, persisted across pages. `false` opts out (nothing is sent, pending
    * events are dropped); `true` (the default) opts in, also over `data-require-consent`
@@ -82,10 +112,37 @@ export interface Usermaven {
    * @example usermaven.consent(true)
    */
   consent(granted?: boolean): void;
-  /** `consent(true)`. */
-  optIn(): void;
-  /** `consent(false)`. */
-  optOut(): void;
+  /**
+   * A `lead` event; `email` must be an address (it is sent trimmed).
+   * @example usermaven.lead({ email: 'ada@example.com', source: 'webinar' })
+   */
+  lead(attributes: UsermavenAttributes & { email: string }): void;
+  /** A `raw` event whose attributes are `payload`. */
+  rawTrack(payload: UsermavenAttributes): void;
+  /**
+   * Super properties: sent at the top level of every later event (or of one event type's),
+   * across pages, until `unset` or `reset`.
+   * @example usermaven.set({ plan: 'pro' }); usermaven.set({ coupon: 'X' }, { eventType: 'signup' })
+   */
+  set(properties: UsermavenAttributes, options?: UsermavenPropertyOptions): void;
+  /** Removes one super property set with `set`. */
+  unset(name: string, options?: UsermavenPropertyOptions): void;
+  /** Sets the user's id without sending anything. */
+  setUserId(id: string): void;
+  /** Runs `callback` once u.js has run the calls queued before it loaded. */
+  onLoad(callback: () => void): void;
+  /** The tag's settings (see `UsermavenConfig`). */
+  getConfig(): UsermavenConfig;
+}
+
+export type UsermavenCommand = keyof UsermavenMethods;
+
+export interface Usermaven extends UsermavenMethods {
+  /**
+   * Function form, as the official snippet's stub queues it: `usermaven('set', { plan: 'pro' })`.
+   * Every method above is a command; `'id'` is `identify`.
+   */
+  <C extends UsermavenCommand>(command: C, ...args: Parameters<UsermavenMethods[C]>): ReturnType<UsermavenMethods[C]>;
 }
 
 /**

@@ -1,13 +1,13 @@
-import type { UsermavenCall } from '../../types/usermaven.d.ts';
+import type { UsermavenCall, UsermavenMethods } from '../../types/usermaven.d.ts';
 import { allowed, choose } from './consent.ts';
-import { AUTO_PAGEVIEW, DEBUG } from './config.ts';
+import { AUTO_PAGEVIEW, BLACKLIST, DEBUG, data } from './config.ts';
 import { event, type Made } from './context.ts';
-import { log, misuse } from './debug.ts';
+import { log } from './debug.ts';
 import { anonymousId, jar } from './id.ts';
-import { COMPANY, USER, save } from './store.ts';
+import { COMPANY, PROPS, USER, load, save } from './store.ts';
 import { discard, keep, schedule } from './transport.ts';
 
-type Obj = Record<string, unknown>;
+type Obj = Record<string, any>;
 
 /**
  * The arguments of the call being run. A call queued before u.js loaded may carry the
@@ -16,64 +16,86 @@ type Obj = Record<string, unknown>;
  */
 let made: Made = {};
 
-const isObj = (v: unknown): v is Obj => (v && typeof v == 'object' && !Array.isArray(v)) as boolean;
+/** The command being run, named in the misuse message. */
+let current: string;
 
-/** Path of the last pageview sent: one navigation never counts twice. */
-let lastPath: string | undefined;
+/**
+ * Reports programmer misuse: the call the site should write instead is in docs/tracker.md
+ * (one generic message costs a fraction of a usage string per command). `run` rethrows it
+ * only with `data-debug`: loud while a site is built, harmless once it is live.
+ */
+const misuse = (): never => {
+  throw Error('umbeacon: use ' + ((commands as Record<string, Fn>)[current] ? current + '(…) as docs/tracker.md shows' : Object.keys(commands)));
+};
+
+const isObj = (v: unknown): v is Obj => (v && typeof v == 'object' && !Array.isArray(v)) as boolean;
+/** The address check of the official SDK, in short: it refuses `id` and `lead` calls that fail it. */
+const isEmail = (v: unknown) => /^[^\s@]+@([\w-]+\.)+[a-z]{2,}$/i.test(v as string);
+
+/** The page a pageview counted: its path, and a hash route (`#/inbox`, `#!/inbox`) if any. */
+const route = (u: URL | Location) => u.pathname + (/^#[!/]/.test(u.hash) ? u.hash : '');
+let last: string | undefined;
 
 /** Puts an event of this call in the outbox, which leaves shortly; undefined when not allowed. */
-const send = (event_type: string, event_attributes: Obj = {}) => {
-  if (!allowed()) return log('off', event_type);
-  const e = event(event_type, event_attributes, made);
+export const send = (type: string, attributes?: Obj) => {
+  if (!allowed()) return log('off', type);
+  const e = event(type, attributes, made);
   keep([e]);
   schedule();
   return e;
 };
 
-/** Sends a custom event. */
+/** Sends a custom event; `data-property-blacklist` keys are left out of its attributes. */
 export const track = (type: unknown, attributes?: unknown) => {
-  if (!type || typeof type != 'string' || (attributes != null && !isObj(attributes)))
-    misuse('track(name, attributes?)');
-  send(type as string, attributes as Obj);
+  if (!type || typeof type != 'string' || (attributes != null && !isObj(attributes))) misuse();
+  const a = { ...(attributes as Obj) };
+  for (const k of BLACKLIST) delete a[k];
+  send(type as string, a);
 };
 
 /** Sends a pageview for the current page. */
 export const page = () => {
   const e = send('pageview');
-  if (e) lastPath = new URL(e.url!).pathname;
+  if (e) last = route(new URL(e.l));
 };
 
-/** The automatic pageview, on load and on SPA navigation: once per path. */
+/** The automatic pageview, on load and on SPA navigation: once per path or hash route. */
 export const autoPage = () => {
-  AUTO_PAGEVIEW && location.pathname != lastPath && page();
+  AUTO_PAGEVIEW && route(location) != last && page();
 };
 
 /**
- * Remembers the user (and company) for every later event, across pages, and sends
- * `user_identify`. Also takes the official SDK's forms: the company inside `user.company`,
- * and `true` as second argument for "remember, do not send".
+ * Remembers the user for every later event, across pages, and sends `user_identify`. As
+ * the official SDK: the user needs a string `id`, an `email` must be an address, the company
+ * may sit in `user.company`, and a truthy second argument (`doNotSendEvent`) remembers
+ * without sending; u.js also takes the company as second argument.
  */
-export const identify = (user: unknown, company?: unknown) => {
-  if (!isObj(user)) misuse('identify(user, company?)');
-  const { company: inside, ...traits } = user as Obj;
-  save(USER, traits);
-  const c = isObj(company) ? company : inside;
-  isObj(c) && save(COMPANY, c);
-  company === true || send('user_identify');
+export const identify = (user: unknown, second?: unknown) => {
+  if (!isObj(user) || !user.id || typeof user.id != 'string' || (user.email && !isEmail(user.email)))
+    misuse();
+  save(USER, user);
+  // A company inside the user stays there: the relay takes it as the event's company when
+  // none was given by group() or as second argument, as the official SDK does.
+  isObj(second) && save(COMPANY, second);
+  (second && !isObj(second)) || send('user_identify');
 };
 
-/** Remembers the company for every later event and sends a `group` event. */
-export const group = (company: unknown) => {
-  if (!isObj(company)) misuse('group(company)');
+/** Remembers the company (it needs `id`, `name` and `created_at`) and sends a `group` event. */
+export const group = (company: unknown, doNotSend?: unknown) => {
+  if (!isObj(company) || !company.id || !company.name || !company.created_at) misuse();
   save(COMPANY, company);
-  send('group');
+  doNotSend || send('group');
 };
 
-/** Logout: forgets user and company and starts a new anonymous visitor. */
-export const reset = () => {
+/**
+ * Logout: forgets user, company and super properties. The visitor stays the same unless
+ * `resetAnonymousId` is true, as in the official SDK.
+ */
+export const reset = (resetAnonymousId?: unknown) => {
   save(USER, null);
   save(COMPANY, null);
-  allowed() && anonymousId(jar(), true);
+  save(PROPS, null);
+  resetAnonymousId && allowed() && anonymousId(jar(), true);
 };
 
 /**
@@ -85,37 +107,70 @@ export const consent = (granted: unknown = true) => {
   granted ? autoPage() : discard();
 };
 
-type Fn = (...a: any[]) => void;
+/** Super properties: sent at the top level of every event, or of one event type's. */
+const props = (change: (p: Obj) => void, options?: unknown) => {
+  const all = load(PROPS) || {};
+  const k = (options as Obj)?.eventType || '';
+  change((all[k] ||= {}));
+  save(PROPS, all);
+};
 
-// The function form's commands. `id`, `pageview` and `lead` are the official snippet's
-// names (@usermaven/sdk-js), so pages written for it keep working.
-export const commands: Record<string, Fn> = {
+type Fn = (...a: any[]) => unknown;
+
+// The commands of the function form (`usermaven('set', …)`) and of the object form
+// (`usermaven.set(…)`): the official snippet's names (@usermaven/sdk-js), so pages written
+// for it keep working, and umbeacon's own (`identify`, `page`, `consent`). Typed with the
+// public type: a command missing here or one not declared there fails test:types. Each
+// takes `unknown` and checks it, since pages call them untyped.
+export const commands: { [C in keyof UsermavenMethods]: (...a: Parameters<UsermavenMethods[C]>) => unknown } = {
   id: identify,
   identify,
   track,
-  lead: (attributes?: unknown) => track('lead', attributes),
+  /** A `lead` event; it needs an email address, which is sent trimmed. */
+  lead: (attributes: unknown) => {
+    const email = (attributes as Obj)?.email;
+    if (!isObj(attributes) || typeof email != 'string' || !isEmail(email.trim())) misuse();
+    track('lead', { ...(attributes as Obj), email: email.trim() });
+  },
+  /** A `raw` event whose attributes are the payload. */
+  rawTrack: (payload: unknown) => {
+    isObj(payload) || misuse();
+    track('raw', payload);
+  },
   pageview: page,
   page,
   group,
   reset,
   consent,
+  set: (properties: unknown, options?: unknown) => {
+    isObj(properties) || misuse();
+    props((p) => Object.assign(p, properties), options);
+  },
+  unset: (name: unknown, options?: unknown) => props((p) => delete p[name as string], options),
+  setUserId: (id: unknown) => save(USER, { ...(load(USER) as Obj), id }),
+  /** Runs the callback once u.js has run the calls queued before it loaded. */
+  onLoad: (callback: unknown) => typeof callback == 'function' && setTimeout(callback as Fn),
+  /** The tag's settings, by the official SDK's names (`key`, `trackingHost`, …), as written. */
+  getConfig: () => ({ ...data }),
 };
 
 /**
  * Runs one call of the function form, `['track', 'signup', { plan: 'pro' }]`, and swallows
- * its errors, so the host page never sees one. With data-debug a direct call rethrows them,
- * so misuse is loud while the site is built; a call the stub `queued` before load is logged
- * instead, and the calls queued after it still run.
+ * its errors, so the host page never sees one and the calls after it still run. With
+ * data-debug a direct call rethrows them, so misuse is loud while the site is built; a call
+ * the stub `queued` before load is logged instead. Returns what the command returns
+ * (`getConfig`).
  */
 export const run = (a: UsermavenCall | unknown[], queued?: 1) => {
   made = a as Made;
   try {
     const [name, ...rest] = a as [string, ...unknown[]];
-    (commands[name] || misuse(Object.keys(commands) + ''))(...rest);
+    return ((commands as Record<string, Fn>)[(current = name)] || misuse)(...rest);
   } catch (e) {
     // (made stays set only on a direct call, whose arguments carry no t, u or d)
     if (DEBUG && !queued) throw e;
     log(e);
+  } finally {
+    made = {};
   }
-  made = {};
 };

@@ -2,7 +2,9 @@ import { ALLOW_AUTOMATION, REQUIRE_CONSENT, RESPECT_DNT } from './config.ts';
 import { CONSENT, load, save } from './store.ts';
 
 /**
- * Whether events may be sent (and the cookie written) now. Automation
+ * Whether events may be sent (and the cookie written) now. Not on a browser marked as
+ * internal traffic with `localStorage.um_exclusion` (any value but "false"), as the official
+ * SDK skips it. Automation
  * (`navigator.webdriver`: Selenium, Puppeteer, Playwright, headless crawlers) never sends
  * unless the tag allows it. A stored opt-out always wins; a stored opt-in overrides
  * `data-require-consent` and, being an explicit choice, a Do-Not-Track / Global Privacy
@@ -11,7 +13,14 @@ import { CONSENT, load, save } from './store.ts';
 export const allowed = () => {
   const n = navigator as Navigator & { globalPrivacyControl?: boolean };
   const c = load(CONSENT);
+  let x;
+  try {
+    x = localStorage.um_exclusion;
+  } catch {
+    // storage blocked: no exclusion can be set either
+  }
   return (
+    (x == null || x == 'false') &&
     (!n.webdriver || ALLOW_AUTOMATION) &&
     c !== 0 &&
     (c || !(REQUIRE_CONSENT || (RESPECT_DNT && (n.doNotTrack == '1' || n.globalPrivacyControl))))

@@ -1,6 +1,7 @@
-import type { InboundEvent } from '../shared/event.ts';
+import type { CompactEvent } from '../shared/compact.ts';
+import { NS } from './config.ts';
 import { anonymousId, jar, uuid } from './id.ts';
-import { COMPANY, USER, load } from './store.ts';
+import { COMPANY, PROPS, USER, load } from './store.ts';
 
 /** Where and when a call was made: see `made` in api.ts. */
 export interface Made {
@@ -10,35 +11,31 @@ export interface Made {
 }
 
 /**
- * One event with everything it carries: who (anonymous id, user and company remembered
- * across pages, ad-platform ids from cookies) and the page context of the call: `made.u`
- * and `made.d` (a queued call's page) or the page now. `doc_path`, `doc_host`,
- * `doc_search`, `utm` and `click_id` are all in `url`: the relay derives them (derivePage
- * in src/relay/enrich.ts), which keeps about 120 B gzip out of u.js. One object literal:
- * every byte of u.js counts.
+ * One event in the compact form the relay expands to Usermaven's field names
+ * (src/shared/compact.ts has the table): who (anonymous id, user, company and super
+ * properties remembered across pages) and the page context of the call: `made.u` and
+ * `made.d` (a queued call's page) or the page now. What the request itself carries is not
+ * repeated (user agent, language, ad-platform cookies), and what `url` holds (path, host,
+ * query, utm, click ids) the relay derives. One object literal: every byte of u.js counts.
  */
-export const event = (
-  event_type: string,
-  event_attributes: Record<string, unknown>,
-  made: Made,
-  cookies = jar(),
-): InboundEvent => ({
-  event_id: uuid(),
-  event_type,
-  _timestamp: made.t || Date.now(),
-  user: { ...load(USER), anonymous_id: anonymousId(cookies) },
-  // JSON leaves out what is undefined: no company, an absent or empty ad cookie
-  company: load(COMPANY) || undefined,
-  event_attributes,
-  ids: { _ga: cookies._ga || undefined, _fbp: cookies._fbp || undefined, _fbc: cookies._fbc || undefined } as Record<string, string>,
-  src: 'umbeacon',
-  url: made.u || location.href,
-  page_title: made.d ?? document.title,
-  referer: document.referrer,
-  vp_size: innerWidth + 'x' + innerHeight,
-  screen_resolution: screen.width + 'x' + screen.height,
-  user_agent: navigator.userAgent,
-  user_language: navigator.language,
-  doc_encoding: document.characterSet,
-  local_tz_offset: new Date().getTimezoneOffset(),
-});
+export const event = (e: string, a: Record<string, unknown> | undefined, made: Made, cookies = jar()): CompactEvent => {
+  const p = load(PROPS) || {};
+  return {
+    i: uuid(),
+    e,
+    t: made.t || Date.now(),
+    n: anonymousId(cookies),
+    u: load(USER),
+    c: load(COMPANY),
+    p: { ...p[''], ...p[e] },
+    a,
+    l: made.u || location.href,
+    d: made.d ?? document.title,
+    r: document.referrer,
+    v: innerWidth + 'x' + innerHeight,
+    w: screen.width + 'x' + screen.height,
+    x: document.characterSet,
+    z: new Date().getTimezoneOffset(),
+    m: NS,
+  };
+};

@@ -1,40 +1,97 @@
 import Cookies from 'js-cookie';
-import { COOKIE_DOMAIN } from './config.ts';
-import { load, save } from './store.ts';
+import { COOKIE_DOMAIN, COOKIELESS, ENDPOINT } from './config.ts';
+import { DOMAIN, load, save } from './store.ts';
 import { ANON_COOKIE as ANON, COOKIE_DAYS } from '../shared/visitor-id.ts';
 
 /** The anonymous-id cookie; its name and lifetime are the relay's (src/shared/visitor-id.ts). */
 export { ANON };
 
 /**
- * A random v4 UUID: a blob URL ends in one, as browsers name blobs with a random v4 UUID
- * (File API, "blob URL"; Chromium, Firefox and WebKit all do). Unlike `crypto.randomUUID`
- * it works outside secure contexts (plain http) too, so one way costs fewer bytes. The
- * empty blob's URL is not revoked: an entry of a few bytes per event, freed with the page.
+ * A random v4 UUID: `crypto.randomUUID` in secure contexts; elsewhere (plain http on a LAN
+ * host) a blob URL ends in one, as browsers name blobs with a random v4 UUID (File API,
+ * "blob URL"; Chromium, Firefox and WebKit all do). The blob way registers the URL with the
+ * browser process, a synchronous round trip on the load path, so it is only the fallback.
+ * The empty blob's URL is not revoked: an entry of a few bytes per event, freed with the page.
  */
-export const uuid = (): string => URL.createObjectURL(new Blob()).slice(-36);
+export const uuid = (): string => crypto.randomUUID?.() || URL.createObjectURL(new Blob()).slice(-36);
 
-/** Every cookie of the page; none when cookies are blocked (document.cookie throws). */
+/**
+ * Every cookie of the page, the first of a name winning as in js-cookie's `get()`; none
+ * when cookies are blocked (document.cookie throws). Read here rather than with js-cookie,
+ * whose reader and read converter cost ~170 B of every page load for a few UUIDs.
+ */
 export const jar = (): Record<string, string> => {
+  const o: Record<string, string> = {};
   try {
-    return Cookies.get();
+    for (const c of document.cookie.split('; ')) {
+      const [k, ...v] = c.split('=');
+      o[k!] ??= decodeURIComponent(v.join('='));
+    }
   } catch {
-    return {};
+    // blocked, or a value that is not URI-encoded: the cookies read so far
   }
+  return o;
 };
+
+/**
+ * The registrable domain of the page (`example.co.uk` for `www.shop.example.co.uk`): the
+ * shortest parent the browser accepts a cookie on. Browsers refuse a cookie on a public
+ * suffix (`co.uk`, `github.io`: the Public Suffix List is built in), so trying from the
+ * shortest up finds it without shipping the list, as Google Analytics' `cookieDomain: 'auto'`
+ * does. An IP address or a single label (`localhost`) has no parent: '' (host-only).
+ */
+export const probe = (h = location.hostname, p = h.split('.'), i = p.length - 1): string => {
+  if (!/^[\d.]+$|:/.test(h))
+    while (--i >= 0) {
+      const c = 'um_t=1;path=/;domain=' + p.slice(i).join('.');
+      try {
+        document.cookie = c;
+        if (document.cookie.includes('um_t=1')) return (document.cookie = c + ';max-age=0'), p.slice(i).join('.');
+      } catch {
+        // cookies blocked: host-only, and the next page tries again
+      }
+    }
+  return '';
+};
+
+/** The cookie's domain, found once per page: `data-cookie-domain`, the stored probe, or a probe. */
+let dom: string | undefined;
 
 /**
  * The visitor's anonymous id, in this order: our `__eventn_id` cookie (also when the relay
  * set it with Set-Cookie); the official Usermaven tracker's `__eventn_id_<key>` cookie, so
- * a site that switches keeps its visitors; the localStorage copy (cookies blocked); a new
- * UUID. `fresh` starts a new visitor (logout). The cookie is written only when it does not
- * hold the id already, so a longer-lived server cookie is not shortened: Safari caps
- * cookies written by JavaScript to 7 days (WebKit, "ITP 2.1").
+ * a site that switches keeps its visitors; the `_um` parameter of a cross-domain link
+ * (the official SDK's `data-domains`); the localStorage copy (cookies blocked); a new UUID.
+ * `fresh` starts a new visitor (`reset(true)`). Cookieless (`data-privacy-policy="strict"`):
+ * '' and nothing stored, as the official SDK sends it.
+ *
+ * The cookie goes on the registrable domain, so `www.` and `app.` share one visitor, and the
+ * relay's Set-Cookie carries the same Domain (the `d` parameter of every request). It is
+ * written only when it does not hold the id already, so a longer-lived server cookie is not
+ * shortened: Safari caps cookies written by JavaScript to 7 days (WebKit, "ITP 2.1"). The
+ * first probe rewrites it and removes a host-only copy an older u.js or relay left.
  */
 export const anonymousId = (cookies: Record<string, string>, fresh?: boolean) => {
+  if (COOKIELESS) return '';
   const id: string = fresh
     ? uuid()
-    : cookies[ANON] || cookies[Object.keys(cookies).find((k) => k.startsWith(ANON))!] || load(ANON) || uuid();
+    : cookies[ANON] ||
+      cookies[Object.keys(cookies).find((k) => k.startsWith(ANON))!] ||
+      /[?&]_um=([\w-]+)/.exec(location.search)?.[1] ||
+      load(ANON) ||
+      uuid();
+  if (dom == null) {
+    dom = COOKIE_DOMAIN ?? load(DOMAIN);
+    if (dom == null) {
+      (dom = probe()) && save(DOMAIN, dom);
+      try {
+        // A host-only copy beside the domain cookie would be a second visitor id.
+        document.cookie = ANON + '=;path=/;max-age=0';
+      } catch {}
+      cookies = {};
+    }
+    dom && ENDPOINT.searchParams.set('d', dom.replace(/^\./, ''));
+  }
   if (cookies[ANON] != id)
     try {
       Cookies.set(ANON, id, {
@@ -43,7 +100,7 @@ export const anonymousId = (cookies: Record<string, string>, fresh?: boolean) =>
         expires: COOKIE_DAYS,
         sameSite: 'Lax',
         secure: location.protocol == 'https:',
-        domain: COOKIE_DOMAIN,
+        domain: dom,
       });
     } catch {
       // cookies blocked: the localStorage copy keeps the visitor

@@ -1,4 +1,5 @@
-import type { InboundEvent } from '../shared/event.ts';
+/** An event as the outbox keeps it (src/shared/compact.ts); `s` is stamped when it leaves. */
+type InboundEvent = Record<string, any>;
 import { ENDPOINT } from './config.ts';
 import { log } from './debug.ts';
 import { OUTBOX, load, save } from './store.ts';
@@ -21,7 +22,7 @@ export const split = (events: InboundEvent[], max = MAX_BODY) => {
   let cur: InboundEvent[] = [];
   let size = max; // no open array yet: the first event opens one
   for (const e of events) {
-    const n = new Blob([JSON.stringify(e)]).size + 1; // the event and its comma
+    const n = unescape(encodeURIComponent(JSON.stringify(e))).length + 1; // its UTF-8 bytes and its comma
     if (n >= max) log('too big', e); // "[" + event + "]" would not fit
     else {
       if (size + n > max) out.push((cur = [])), (size = 1); // "["
@@ -63,7 +64,7 @@ export const flush = () => {
   const all: InboundEvent[] = navigator.onLine && load(OUTBOX);
   if (all?.[0]) {
     discard();
-    for (const e of all) e.sent_at = Date.now();
+    for (const e of all) e.s = Date.now();
     split(all).forEach(post);
   }
 };

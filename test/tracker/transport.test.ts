@@ -7,7 +7,7 @@ vi.stubGlobal('location', { href: 'https://site.example/page' });
 const { MAX_BODY, MAX_OUTBOX, split, keep, flush } = await import('../../src/tracker/transport.ts');
 
 const event = (i: number, text = ''): InboundEvent => ({ event_type: 'e' + i, event_attributes: { text } });
-const bytes = (batch: InboundEvent[]) => Buffer.byteLength(JSON.stringify(batch));
+const bytes = (batch: object[]) => Buffer.byteLength(JSON.stringify(batch));
 
 describe('split', () => {
   it('keeps the relay limits', () => {
@@ -100,14 +100,14 @@ describe('outbox and sending', () => {
     expect(stored()).toHaveLength(1);
   });
 
-  it('sends the outbox as one beacon, stamped with sent_at, and empties it', () => {
+  it('sends the outbox as one beacon, stamped with s (sent_at), and empties it', () => {
     keep([event(1), event(2)]);
     const before = Date.now();
     flush();
     expect(beacons).toHaveLength(1);
     const sent = JSON.parse(beacons[0]!) as InboundEvent[];
     expect(sent.map((e) => e.event_type)).toEqual(['e1', 'e2']);
-    for (const e of sent) expect(e.sent_at).toBeGreaterThanOrEqual(before);
+    for (const e of sent) expect(e['s']).toBeGreaterThanOrEqual(before);
     expect(stored()).toBeNull();
     flush();
     expect(beacons).toHaveLength(1);

@@ -1,0 +1,55 @@
+import { send } from './api.ts';
+
+// The two automatic events the official SDK sends by default, with its attribute names.
+
+/** Set by pagehide: the page is being unloaded, which is not a `$pageleave` (the official SDK skips it too). */
+let unloading: unknown;
+/** One `$pageleave` per page load, as the official SDK sends it. */
+let left: unknown;
+
+/**
+ * `$pageleave`: the visitor left the page without unloading it: the tab was hidden, or a
+ * single-page app navigated (pushState, back/forward). Its attributes (`url`, `referrer`,
+ * `title`) are the page's, which the relay fills in.
+ */
+export const leave = () => {
+  left || unloading || ((left = 1), send('$pageleave'));
+};
+
+/** Deepest scroll so far, in percent of the scrollable height. */
+let depth = 0;
+let marks = [25, 50, 75, 90];
+let timer: ReturnType<typeof setTimeout> | undefined;
+
+/** `$scroll` with the official SDK's attributes; only once the page was scrolled. */
+const scrolled = () => {
+  const h = document.documentElement.scrollHeight;
+  depth && send('$scroll', { percent: depth, window_height: innerHeight, document_height: h, scroll_distance: scrollY });
+};
+
+/** The page is hidden or left by back/forward: `$scroll` with the final depth, then `$pageleave`. */
+export const hide = () => {
+  scrolled();
+  leave();
+};
+
+/** pagehide: the page is being unloaded, so the `visibilitychange` that follows is no `$pageleave`. */
+export const unload = () => (unloading = 1);
+
+/**
+ * `$scroll` once per milestone (25, 50, 75, 90 %) as the scroll depth passes it, measured
+ * 250 ms after scrolling stops; `hide` sends the final depth. (index.ts and spa.ts call
+ * `hide` and `unload` from the page's own listeners, one per event type: each listener
+ * costs script time on the load path.)
+ */
+export const watchScroll = () =>
+  addEventListener('scroll', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const d = Math.min(100, Math.floor((scrollY / (document.documentElement.scrollHeight - innerHeight)) * 100));
+      if (d > depth) {
+        depth = d;
+        marks = marks.filter((m) => m > d || scrolled());
+      }
+    }, 250);
+  });

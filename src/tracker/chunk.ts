@@ -1,0 +1,17 @@
+import { ENDPOINT, data } from './config.ts';
+
+/**
+ * The opt-in features (`$autocapture`, `$form`, `$rage_click`, cross-domain links) live in
+ * a second script, `x.js` next to the collect path (`/u/x.js`), which the relay serves and
+ * which only pages that turn one on load: a default page pays nothing for them. It gets the
+ * tag's data-* attributes, so it reads the same settings (src/tracker/extra/).
+ */
+export const loadExtras = () => {
+  // Any of their attributes loads the chunk, which then reads their values (`"false"` too).
+  if (data.autocapture || data.formTracking || data.rageClick || data.domains) {
+    const s = document.createElement('script');
+    Object.assign(s.dataset, data);
+    s.src = new URL('x.js', ENDPOINT) + '';
+    document.head.append(s);
+  }
+};
