@@ -20,7 +20,7 @@ function newest(path: string): number {
 
 /** The built files are newer than every source: `npm test` has just built them. */
 function buildIsFresh(): boolean {
-  const outputs = ['public/u.js', 'dist/cli.js'].map((f) => join(ROOT, f));
+  const outputs = ['public/u.js', 'public/u/x.js', 'dist/cli.js'].map((f) => join(ROOT, f));
   if (!outputs.every((f) => existsSync(f))) return false;
   const sources = Math.max(newest(join(ROOT, 'src')), newest(join(ROOT, 'build.mjs')));
   return outputs.every((f) => statSync(f).mtimeMs >= sources);

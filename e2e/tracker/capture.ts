@@ -3,19 +3,23 @@
  * pages on 127.0.0.1 (a free port), and records every POST to /u/e. Query parameters named
  * `data-*` on a fixture's URL become attributes of its u.js script tag, so one fixture
  * serves every configuration: `/index.html?data-debug=true&data-respect-dnt=true`.
- * Events get the page fields the relay derives from their url (derivePage), as upstream
- * gets them; `requests[].body` keeps what the tracker sent.
+ * Events are expanded from the tracker's compact format and get the page fields the relay
+ * derives from their url (fromTracker, derivePage), as upstream gets them;
+ * `requests[].body` keeps what the tracker sent.
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { InboundEvent } from '../../src/shared/event.ts';
 import { derivePage } from '../../src/relay/enrich.ts';
+import { fromTracker } from '../../src/relay/tracker-events.ts';
 
 const root = new URL('../../', import.meta.url);
 
 export interface Received {
   path: string;
+  /** The collect URL's query: the page's `cookie_policy`, `ip_policy` and cookie domain `d`. */
+  query: URLSearchParams;
   headers: IncomingHttpHeaders;
   body: string;
   events: InboundEvent[];
@@ -58,16 +62,19 @@ export async function startCapture(): Promise<Capture> {
           res.writeHead(failStatus).end();
           return;
         }
-        const parsed = JSON.parse(body) as InboundEvent | InboundEvent[];
-        const events = ([] as InboundEvent[]).concat(parsed);
+        const parsed = JSON.parse(body) as unknown;
+        // As the relay reads them: compact events expanded to Usermaven's names with what the
+        // request carries, then the page fields derived from the url.
+        const facts = { userAgent: req.headers['user-agent'], acceptLanguage: req.headers['accept-language'], cookie: req.headers.cookie };
+        const events = ([] as unknown[]).concat(parsed).map((e) => fromTracker(e, facts) as InboundEvent);
         for (const e of events) derivePage(e);
-        requests.push({ path: url.pathname, headers: req.headers, body, events });
+        requests.push({ path: url.pathname, query: url.searchParams, headers: req.headers, body, events });
         res.writeHead(204, capture.setCookie ? { 'set-cookie': capture.setCookie } : {}).end();
         return;
       }
-      if (url.pathname === '/u.js') {
+      if (url.pathname === '/u.js' || url.pathname === '/u/x.js') {
         res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-store' });
-        res.end(await readFile(new URL('public/u.js', root)));
+        res.end(await readFile(new URL('public' + url.pathname, root)));
         return;
       }
       // A fixture by its file name (`/any/dir/late-official.html`); any other path is the home

@@ -25,7 +25,7 @@ test('data-cookie-domain shares one visitor across subdomains', async ({ page, c
   expect(app!.user!.anonymous_id).toBe(home!.user!.anonymous_id);
 });
 
-test('without data-cookie-domain each subdomain has its own visitor', async ({ page, site }) => {
+test('without data-cookie-domain the cookie goes on the registrable domain: subdomains share one visitor', async ({ page, context, site }) => {
   const port = new URL(site.url('/')).port;
   const on = (host: string, path: string) => {
     const u = new URL(site.page(path));
@@ -36,5 +36,9 @@ test('without data-cookie-domain each subdomain has its own visitor', async ({ p
   const [home] = await site.expectEvents((e) => e.doc_path === '/home.html');
   await page.goto(on('app.umbeacon.test', '/dashboard.html'));
   const [app] = await site.expectEvents((e) => e.doc_path === '/dashboard.html');
-  expect(app!.user!.anonymous_id).not.toBe(home!.user!.anonymous_id);
+  expect(app!.user!.anonymous_id).toBe(home!.user!.anonymous_id);
+  const cookies = (await context.cookies()).filter((c) => c.name === ANON);
+  expect(cookies).toEqual([expect.objectContaining({ domain: '.umbeacon.test', value: home!.user!.anonymous_id })]);
+  // The relay is told the same domain, so its Set-Cookie lands on the same cookie.
+  expect(site.requests.every((r) => r.query.get('d') === 'umbeacon.test')).toBe(true);
 });

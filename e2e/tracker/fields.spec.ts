@@ -29,8 +29,11 @@ test('a pageview carries every field of the page context', async ({ page, contex
     _timestamp: expect.any(Number),
     sent_at: expect.any(Number),
     user: { anonymous_id: cookie?.value },
-    event_attributes: {},
+    company: {},
+    // What the official SDK puts in a pageview's attributes.
+    event_attributes: { url: truth.url, referrer: 'https://ref.example/from?q=1', title: 'Fixture home' },
     ids: { _ga: 'GA1.1.123.456', _fbp: 'fb.1.1700000000.42', _fbc: 'fb.1.1700000000.IwAR' },
+    namespace: 'default',
     src: 'umbeacon',
     url: truth.url,
     page_title: 'Fixture home',
@@ -48,9 +51,11 @@ test('a pageview carries every field of the page context', async ({ page, contex
     click_id: { gclid: 'G1', fbclid: 'F1', msclkid: 'M1' },
   });
   // What left the browser: the url, not the fields the relay derives from it.
-  const sent = site.requests.flatMap((r) => JSON.parse(r.body) as Record<string, unknown>[]).find((e) => e.event_type === 'pageview');
-  expect(sent!.url).toBe(truth.url);
-  for (const f of ['doc_path', 'doc_host', 'doc_search', 'utm', 'click_id']) expect(sent).not.toHaveProperty(f);
+  // What left the browser: the compact form (src/shared/compact.ts), with the url and not the
+  // fields the relay derives from it or takes from the request.
+  const sent = site.requests.flatMap((r) => JSON.parse(r.body) as Record<string, unknown>[]).find((e) => e.e === 'pageview');
+  expect(sent!.l).toBe(truth.url);
+  expect(Object.keys(sent!).sort()).toEqual(['c', 'd', 'e', 'i', 'l', 'n', 'p', 'r', 's', 't', 'u', 'v', 'w', 'x', 'z']);
   expect(truth.tz).toBe(-330);
   expect(pv!._timestamp).toBeGreaterThanOrEqual(started);
   expect(pv!.sent_at).toBeGreaterThanOrEqual(pv!._timestamp!);

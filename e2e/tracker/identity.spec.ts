@@ -60,7 +60,10 @@ for (const { form, call } of identifyForms) {
     await loaded(page);
     await page.evaluate(call);
     const [ident] = await site.expectEvents((e) => e.event_type === 'user_identify');
-    expect(ident!.user).toEqual({ id: 'u-2', anonymous_id: expect.any(String) });
+    // The user keeps what identify was given (the official SDK sends user.company as well).
+    const { company: inside, ...user } = ident!.user!;
+    expect(user).toEqual({ id: 'u-2', anonymous_id: expect.any(String) });
+    expect([undefined, { id: 'c-2', name: 'Beta' }]).toContainEqual(inside);
     expect(ident!.company).toEqual({ id: 'c-2', name: 'Beta' });
   });
 }
@@ -81,26 +84,49 @@ test('group sends a group event and marks later events with the company', async 
   await page.goto(site.page('/index.html'));
   await loaded(page);
   await page.evaluate(() => {
-    window.usermaven.group({ id: 'c-9', name: 'Gamma' });
+    window.usermaven.group({ id: 'c-9', name: 'Gamma', created_at: '2024-01-01' });
     window.usermaven.track('after');
   });
   const events = await site.expectEvents((e) => e.event_type === 'group' || e.event_type === 'after', 2);
-  for (const e of events) expect(e.company).toEqual({ id: 'c-9', name: 'Gamma' });
+  for (const e of events) expect(e.company).toEqual({ id: 'c-9', name: 'Gamma', created_at: '2024-01-01' });
+  // As the official SDK, group carries no event_attributes.
+  expect(events.find((e) => e.event_type === 'group')).not.toHaveProperty('event_attributes');
 });
 
-test('reset forgets user and company and starts a new visitor', async ({ page, context, site }) => {
+test('group without id, name and created_at is refused alone, as the official SDK refuses it', async ({ page, site }) => {
   await page.goto(site.page('/index.html'));
   await loaded(page);
-  await page.evaluate(() => window.usermaven.identify({ id: 'u-4', email: 'x@y.z' }, { id: 'c-4' }));
-  const [ident] = await site.expectEvents((e) => e.event_type === 'user_identify');
-  await page.evaluate(() => window.usermaven.reset());
-  await page.goto(site.page('/next.html'));
-  const [pv] = await site.expectEvents((e) => e.doc_path === '/next.html');
-  expect(pv!.user).toEqual({ anonymous_id: expect.stringMatching(UUID) });
-  expect(pv).not.toHaveProperty('company');
-  expect(pv!.user!.anonymous_id).not.toBe(ident!.user!.anonymous_id);
-  expect(await cookieValue(context)).toBe(pv!.user!.anonymous_id);
+  await page.evaluate(() => {
+    window.usermaven.group({ id: 'c-9', name: 'Gamma' } as never);
+    window.usermaven.track('after');
+  });
+  const [ev] = await site.expectEvents((e) => e.event_type === 'after');
+  expect(ev!.company).toEqual({});
+  expect(names(site.events())).toEqual(['pageview', 'after']);
 });
+
+for (const { call, newVisitor } of [
+  { call: 'reset()', newVisitor: false },
+  { call: 'reset(true)', newVisitor: true },
+]) {
+  test(`${call} forgets user, company and super properties; ${newVisitor ? 'starts a new visitor' : 'keeps the visitor'}`, async ({ page, context, site }) => {
+    await page.goto(site.page('/index.html'));
+    await loaded(page);
+    await page.evaluate(() => {
+      window.usermaven.identify({ id: 'u-4', email: 'x@y.zz' }, { id: 'c-4' });
+      window.usermaven.set({ plan: 'pro' });
+    });
+    const [ident] = await site.expectEvents((e) => e.event_type === 'user_identify');
+    await page.evaluate((fresh) => window.usermaven.reset(fresh), newVisitor);
+    await page.goto(site.page('/next.html'));
+    const [pv] = await site.expectEvents((e) => e.doc_path === '/next.html');
+    expect(pv!.user).toEqual({ anonymous_id: expect.stringMatching(UUID) });
+    expect(pv!.company).toEqual({});
+    expect(pv).not.toHaveProperty('plan');
+    expect(pv!.user!.anonymous_id === ident!.user!.anonymous_id).toBe(!newVisitor);
+    expect(await cookieValue(context)).toBe(pv!.user!.anonymous_id);
+  });
+}
 
 // Blocked storage, as Chrome's "block all cookies" and sandboxed frames do it: access
 // throws a SecurityError; or, as some privacy tools do it, writes silently vanish.

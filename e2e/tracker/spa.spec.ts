@@ -52,7 +52,10 @@ test('data-auto-pageview="false" sends no automatic pageviews, only page()', asy
   await page.goto(site.page('/manual.html', { 'data-auto-pageview': 'false' }));
   await loaded(page);
   await page.evaluate(() => history.pushState(null, '', '/manual/next'));
-  expect(await flushAndListSends(page)).toEqual([]);
+  // The push is the page's $pageleave, which the official SDK sends whatever data-auto-pageview says.
+  expect(await flushAndListSends(page)).toHaveLength(1);
+  await site.expectEvents((e) => e.event_type === '$pageleave');
+  expect(pageviews(site)).toEqual([]);
   await page.evaluate(() => window.usermaven.page());
   await site.expectEvents((e) => e.event_type === 'pageview');
   expect(pageviews(site)).toEqual(['/manual/next']);

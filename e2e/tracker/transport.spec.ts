@@ -1,7 +1,7 @@
 import { expect, loaded, names, spyOnSends, test } from './fixture.ts';
 
 const outbox = (page: import('@playwright/test').Page) =>
-  page.evaluate(() => ((JSON.parse(localStorage.getItem('um_o') || 'null') || []) as { event_type: string }[]).map((e) => e.event_type));
+  page.evaluate(() => ((JSON.parse(localStorage.getItem('um_o') || 'null') || []) as { e: string }[]).map((e) => e.e));
 
 test('an event tracked right before a navigation arrives', async ({ page, site }) => {
   await page.goto(site.page('/index.html'));
@@ -189,7 +189,7 @@ test('a browser where every storage and transport API throws gets no errors in t
       um.identify({ id: 'u' }, { id: 'c' }),
       um.track('t', { a: 1 }),
       um.page(),
-      um.group({ id: 'c2' }),
+      um.group({ id: 'c2', name: 'C2', created_at: '2024-01-01' }),
       um.reset(),
       um.consent(false),
       um.consent(true),
