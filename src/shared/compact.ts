@@ -26,8 +26,8 @@
  * | `w` | `screen_resolution` | `"WxH"` |
  * | `x` | `doc_encoding` | |
  * | `z` | `local_tz_offset` | minutes |
+ * | `g` | `user_agent` | `navigator.userAgent`; else the request's `User-Agent` |
  * | `m` | `namespace` | `data-namespace`, else `"default"` |
- * | — | `user_agent` | the request's `User-Agent` |
  * | — | `user_language` | the first tag of the request's `Accept-Language` |
  * | — | `ids` | the request's `_ga`, `_fbp`, `_fbc` cookies |
  * | — | `src` | `"umbeacon"` |
@@ -52,6 +52,7 @@ export interface CompactEvent {
   w: string;
   x: string;
   z: number;
+  g?: string;
   m?: string | undefined;
 }
 
@@ -92,7 +93,7 @@ export function expandCompact(c: Obj, facts: RequestFacts = {}): Obj {
     screen_resolution: c['w'],
     doc_encoding: c['x'],
     local_tz_offset: c['z'],
-    user_agent: facts.userAgent ?? undefined,
+    user_agent: c['g'] ?? facts.userAgent ?? undefined,
     user_language: facts.acceptLanguage?.split(/[,;]/)[0]?.trim() || undefined,
     namespace: c['m'] ?? 'default',
   };

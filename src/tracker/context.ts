@@ -15,7 +15,8 @@ export interface Made {
  * (src/shared/compact.ts has the table): who (anonymous id, user, company and super
  * properties remembered across pages) and the page context of the call: `made.u` and
  * `made.d` (a queued call's page) or the page now. What the request itself carries is not
- * repeated (user agent, language, ad-platform cookies), and what `url` holds (path, host,
+ * repeated (language, ad-platform cookies; the user agent is, since a request sent while the
+ * page unloads may leave without the page's own User-Agent override), and what `url` holds (path, host,
  * query, utm, click ids) the relay derives. One object literal: every byte of u.js counts.
  */
 export const event = (e: string, a: Record<string, unknown> | undefined, made: Made, cookies = jar()): CompactEvent => {
@@ -36,6 +37,7 @@ export const event = (e: string, a: Record<string, unknown> | undefined, made: M
     w: screen.width + 'x' + screen.height,
     x: document.characterSet,
     z: new Date().getTimezoneOffset(),
+    g: navigator.userAgent,
     m: NS,
   };
 };

@@ -53,6 +53,7 @@ describe('event', () => {
       w: '1920x1080',
       x: 'UTF-8',
       z: new Date().getTimezoneOffset(),
+      g: 'UA',
       m: undefined,
     });
     expect(e.t).toBeGreaterThanOrEqual(before);
@@ -61,7 +62,7 @@ describe('event', () => {
   it('expands to Usermaven names at the relay (src/shared/compact.ts)', async () => {
     const { event } = await setup();
     const { expandCompact } = await import('../../src/shared/compact.ts');
-    const e = expandCompact(JSON.parse(JSON.stringify(event('signup', { plan: 'pro' }, {}))), { userAgent: 'UA', acceptLanguage: 'de-DE', cookie });
+    const e = expandCompact(JSON.parse(JSON.stringify(event('signup', { plan: 'pro' }, {}))), { userAgent: 'header UA', acceptLanguage: 'de-DE', cookie });
     expect(e).toMatchObject({
       event_type: 'signup',
       user: { anonymous_id: 'visitor-1' },
@@ -91,6 +92,6 @@ describe('event', () => {
   it('leaves to the relay what the url and the request hold', async () => {
     const { event } = await setup();
     const e = event('pageview', undefined, { u: 'https://example.com/p?utm_source=a&gclid=1' });
-    for (const f of ['doc_path', 'doc_host', 'doc_search', 'utm', 'click_id', 'user_agent', 'user_language', 'ids']) expect(e).not.toHaveProperty(f);
+    for (const f of ['doc_path', 'doc_host', 'doc_search', 'utm', 'click_id', 'user_language', 'ids']) expect(e).not.toHaveProperty(f);
   });
 });
