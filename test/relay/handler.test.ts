@@ -125,7 +125,7 @@ describe.each(['direct', 'http'] as Mode[])('relay handler (%s)', (mode) => {
       expect(answer.stored).toBe(2);
       expect(answer.refused).toEqual([
         { index: 1, error: 'wrong_type', message: expect.stringMatching(/event 1: user must be an object/) },
-        { index: 2, error: 'not_object', message: expect.stringMatching(/event 2 is not an object/) },
+        { index: 2, error: 'not_object', message: expect.stringMatching(/event 2: not an object/) },
       ]);
       expect(stored()).toBe(2);
       expect(h.relay.rejects()).toMatchObject({ wrong_type: 1, not_object: 1 });
