@@ -164,6 +164,17 @@ describe('cookie and IP policy (data-privacy-policy, data-cookie-policy, data-ip
     expect(res.headers.getSetCookie().length).toBe(path.startsWith('/u/e') ? 1 : 0); // the official event carries no id here
   });
 
+  it.each([
+    ['u.js', '/u/e?cookie_policy=comply', [compact()]],
+    ['the official SDK', '/api/v1/event?token=key1&cookie_policy=comply', [{ ...officialEvent, user: { anonymous_id: 'a1b2c3d4e5' } }]],
+    ['u.js, strict with an id', '/u/e?cookie_policy=strict', [compact()]],
+  ])('%s: a cookie policy other than keep gets no Set-Cookie even for a valid id', async (_, path, body) => {
+    const res = await send(relay(), `https://www.shop.test${path}`, body);
+    expect(res.status).toBe(200);
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect((await storedEvents())[0]).toMatchObject({ cookie_policy: path.includes('strict') ? 'strict' : 'comply' });
+  });
+
   it('keep is the default: the full IP, no policy fields', async () => {
     await send(relay(), 'https://www.shop.test/u/e', [compact()]);
     const [e] = await storedEvents();
