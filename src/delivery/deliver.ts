@@ -64,6 +64,12 @@ export interface Delivery {
   accepted: number;
   /** Indexes of records refused on their own, ascending. */
   refused: number[];
+  /**
+   * The part of `refused` refused before the upstream took anything in this call: proof of
+   * nothing, since the upstream may have been refusing everything (or only just come back).
+   * The forwarder sends these alone once more after something was taken.
+   */
+  unproven: number[];
   /** The last refusal's answer (when any). */
   refusal?: Refusal;
   /** Ranges refused as a group that the budget left unsplit (suspects), ascending. */
@@ -87,7 +93,7 @@ export async function deliverBatch(records: readonly string[], hooks: DeliveryHo
   let budget = hooks.isolationBudget ?? Infinity;
   let isolating = false;
   const work: Range[] = ranges.filter(([from, to]) => to > from);
-  const result: Delivery = { outcome: 'done', accepted: 0, refused: [], unresolved: [] };
+  const result: Delivery = { outcome: 'done', accepted: 0, refused: [], unproven: [], unresolved: [] };
   const body = ([from, to]: Range) => `[${from === 0 && to === records.length ? records.join(',') : records.slice(from, to).join(',')}]`;
 
   while (work.length > 0) {
@@ -118,6 +124,7 @@ export async function deliverBatch(records: readonly string[], hooks: DeliveryHo
         result.refusal = answer;
         if (to - from === 1) {
           result.refused.push(from);
+          if (result.accepted === 0) result.unproven.push(from);
           hooks.onRefused?.(from, answer);
         } else {
           const mid = from + Math.ceil((to - from) / 2);
@@ -137,6 +144,7 @@ export async function deliverBatch(records: readonly string[], hooks: DeliveryHo
     }
   }
   result.refused.sort((a, b) => a - b);
+  result.unproven.sort((a, b) => a - b);
   result.unresolved.sort((a, b) => a[0] - b[0]);
   return result;
 }

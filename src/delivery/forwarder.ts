@@ -185,9 +185,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     if (halt.signal.aborted) round.abort();
     // A refusal proves the event bad only once the upstream has taken something else in this
     // round: before that, it may be the upstream refusing everything (or just coming back).
-    let taken = false;
-    const proven = new Map<number, Refusal>();
-    const unproven: number[] = [];
+    const reasons = new Map<number, Refusal>();
     const hooks: DeliveryHooks = {
       send: (body, signal) => upstream.send(body, signal),
       sleep: (ms) => pause(ms),
@@ -196,11 +194,8 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         recordFailure(failure);
         return retryDelay(asRetry(failure), status.consecutiveFailures);
       },
-      onAccepted: (from, to, answered) => {
-        taken = true;
-        recordSuccess(to - from, answered);
-      },
-      onRefused: (index, refusal) => (taken ? proven.set(index, refusal) : unproven.push(index)),
+      onAccepted: (from, to, answered) => recordSuccess(to - from, answered),
+      onRefused: (index, refusal) => void reasons.set(index, refusal),
       concurrency: plan.concurrency,
       isolationBudget,
     };
@@ -222,9 +217,14 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       return false;
     }
     // Refused before anything was taken: once more each, now that the upstream has taken events.
-    if (unproven.length > 0 && (await deliverBatch(records, hooks, unproven.map((i) => [i, i + 1]))).outcome !== 'done') return false;
-    const bad = [...proven.keys()].sort((x, y) => x - y);
-    for (const i of bad) await deadLetter(records[i]!, proven.get(i)!);
+    const bad = result.refused.filter((i) => !result.unproven.includes(i));
+    if (result.unproven.length > 0) {
+      const again = await deliverBatch(records, hooks, result.unproven.map((i) => [i, i + 1]));
+      if (again.outcome !== 'done') return false;
+      bad.push(...again.refused);
+    }
+    bad.sort((x, y) => x - y);
+    for (const i of bad) await deadLetter(records[i]!, reasons.get(i)!);
     refusals.observe(bad.length, records.length);
     const unsplit = result.unresolved.flatMap(([from, to]: Range) => records.slice(from, to));
     if (unsplit.length > 0) {

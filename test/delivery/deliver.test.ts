@@ -50,6 +50,13 @@ describe('deliverBatch', () => {
     expect(result.refusal?.status).toBe(400);
   });
 
+  it('marks refusals before anything was taken as unproven', async () => {
+    const up = fake([0, 5]);
+    const result = await deliverBatch(records(8), hooks(up.send));
+    expect(result.refused).toEqual([0, 5]);
+    expect(result.unproven).toEqual([0]);
+  });
+
   it.each([401, 403, 404])('treats %i as a failure of the configuration, never a refusal', async (status) => {
     const up = fake([], [{ kind: 'reject', status, reason: `upstream answered ${status}` }]);
     const failures: number[] = [];
