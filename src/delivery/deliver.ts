@@ -51,8 +51,8 @@ export interface DeliveryHooks {
   onRefused?(index: number, refusal: Refusal): void;
   /** A request is about to go out. */
   onRequest?(): void;
-  /** Chunks sent at once (default 1: one request at a time, in record order). */
-  concurrency?: number;
+  /** Chunks sent at once (default 1: one request at a time, in record order); asked before each wave when a function. */
+  concurrency?: number | (() => number);
   /** Most requests spent isolating after the first refusal (default: no limit). */
   isolationBudget?: number;
 }
@@ -89,7 +89,7 @@ export function isRefusal(result: SendResult): result is Refusal {
  * own or left unresolved by the budget, or when stopped or given up. Never throws unless a hook does.
  */
 export async function deliverBatch(records: readonly string[], hooks: DeliveryHooks, ranges: readonly Range[] = [[0, records.length]]): Promise<Delivery> {
-  const concurrency = Math.max(1, hooks.concurrency ?? 1);
+  const concurrency = () => Math.max(1, (typeof hooks.concurrency === 'function' ? hooks.concurrency() : hooks.concurrency) ?? 1);
   let budget = hooks.isolationBudget ?? Infinity;
   let isolating = false;
   const work: Range[] = ranges.filter(([from, to]) => to > from);
@@ -102,7 +102,7 @@ export async function deliverBatch(records: readonly string[], hooks: DeliveryHo
       result.unresolved.push(...work);
       break;
     }
-    const wave = work.splice(0, Math.min(concurrency, isolating ? budget : Infinity));
+    const wave = work.splice(0, Math.min(concurrency(), isolating ? budget : Infinity));
     if (isolating) budget -= wave.length;
     const answers = await Promise.all(
       wave.map((range) => {

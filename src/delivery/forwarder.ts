@@ -195,8 +195,12 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         return retryDelay(asRetry(failure), status.consecutiveFailures);
       },
       onAccepted: (from, to, answered) => recordSuccess(to - from, answered),
-      onRefused: (index, refusal) => void reasons.set(index, refusal),
-      concurrency: plan.concurrency,
+      onRefused: (index, refusal) => {
+        reasons.set(index, refusal);
+        refusals.refused();
+      },
+      // A flood noticed mid-round turns on parallel requests for the rest of it.
+      concurrency: () => refusals.concurrency(),
       isolationBudget,
     };
     const result = await deliverBatch(records, hooks, ranges);
@@ -256,12 +260,13 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       let batch;
       let plan: RoundPlan;
       try {
-        if (draining === 0 && lingerMs > 0 && kicked && spool.stats().depth < maxEvents) {
+        // Linger only while less than a round's worth waits (a flood plans small rounds).
+        plan = refusals.plan();
+        if (draining === 0 && lingerMs > 0 && kicked && spool.stats().depth < plan.maxRecords) {
           status.state = 'waiting';
           await clock.sleep(lingerMs, wake.signal);
         }
         kicked = false;
-        plan = refusals.plan();
         batch = await spool.read(plan.maxRecords, maxBytes - maxEvents - 2);
       } catch (error) {
         log.error('spool read failed', { reason: errorMessage(error) });

@@ -56,12 +56,21 @@ export class Refusals {
     if (this.suspects.size > 0) this.suspects.delete(keyOf(record));
   }
 
-  /** A round ended with `refused` of `sent` events refused on their own (the upstream took others). */
-  observe(refused: number, sent: number): void {
+  /** An event was refused on its own (counts towards a flood at once, mid-round too). */
+  refused(): void {
     const now = this.options.now();
-    for (let i = 0; i < refused; i++) this.refusedAt.push(now);
-    while (this.refusedAt.length > 0 && (this.refusedAt.length > 4 * FLOOD || this.refusedAt[0]! < now - WINDOW_MS)) this.refusedAt.shift();
+    this.refusedAt.push(now);
+    while (this.refusedAt.length > 4 * FLOOD || this.refusedAt[0]! < now - WINDOW_MS) this.refusedAt.shift();
+  }
+
+  /** A round ended with `refused` of `sent` events proven bad (the upstream took others). */
+  observe(refused: number, sent: number): void {
     if (sent > 0) this.rate = this.rate / 2 + refused / sent / 2;
+  }
+
+  /** Requests at once right now: several only during a flood. */
+  concurrency(): number {
+    return this.flooded() ? this.options.concurrency : 1;
   }
 
   flooded(): boolean {
