@@ -34,21 +34,12 @@ import { LIMITS } from '../shared/event.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { deliverBatch, type DeliveryHooks, type Failure, type Range, type Refusal } from './deliver.ts';
 import { silentLogger, type Logger } from './log.ts';
-import { eventIdOf, Refusals, type RoundPlan } from './refusals.ts';
+import { chunks, eventIdOf, Refusals, type RoundPlan } from './refusals.ts';
 import type { Spool } from './spool.ts';
-import { problemOf, retryDelayMs, type SendResult, type Upstream, type UpstreamProblem } from './upstream.ts';
+import { asRetry, problemOf, relayRetryDelay, type SendResult, type Upstream, type UpstreamProblem } from './upstream.ts';
 
 export { systemClock, timerClock, type Clock } from './clock.ts';
-
-/**
- * The relay's wait before retry number `attempt`. The shared back-off doubles to 60 s, right
- * for a one-off sender. A relay holding a backlog must notice soon that the upstream is back
- * (catch-up goal: 30 s), so its back-off stops growing at attempt 6: 8–16 s between tries,
- * jittered. `Retry-After` still wins. The edge consumer uses it too, per queued message.
- */
-export function relayRetryDelay(result: Extract<SendResult, { kind: 'retry' }>, attempt: number): number {
-  return retryDelayMs(result, Math.min(attempt, 6));
-}
+export { asRetry, relayRetryDelay } from './upstream.ts';
 
 export interface ForwarderOptions {
   spool: Spool;
@@ -340,20 +331,6 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     status: () => ({ ...status }),
   };
   return forwarder;
-}
-
-/** Every failure waits like a retry: a wrong credential or URL is retried like an outage (and logged). */
-export function asRetry(failure: Failure): Extract<SendResult, { kind: 'retry' }> {
-  return failure.kind === 'retry' ? failure : { kind: 'retry', status: failure.status, reason: failure.reason };
-}
-
-/** Ranges of `size` records from `from` to `to` (one range when `size` is Infinity). */
-function chunks(from: number, to: number, size: number): Range[] {
-  if (to <= from) return [];
-  if (size === Infinity || to - from <= size) return [[from, to]];
-  const out: Range[] = [];
-  for (let i = from; i < to; i += size) out.push([i, Math.min(to, i + size)]);
-  return out;
 }
 
 function errorMessage(error: unknown): string {

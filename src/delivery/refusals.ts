@@ -86,6 +86,15 @@ export class Refusals {
   }
 }
 
+/** Ranges of `size` records from `from` to `to` (one range when `size` is Infinity). */
+export function chunks(from: number, to: number, size: number): [number, number][] {
+  if (to <= from) return [];
+  if (size === Infinity || to - from <= size) return [[from, to]];
+  const out: [number, number][] = [];
+  for (let i = from; i < to; i += size) out.push([i, Math.min(to, i + size)]);
+  return out;
+}
+
 function keyOf(record: string): string {
   return eventIdOf(record) ?? (record.length <= 200 ? record : `${record.length}:${record.slice(0, 100)}:${record.slice(-100)}`);
 }

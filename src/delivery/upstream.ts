@@ -189,3 +189,19 @@ function redirectHost(location: string | null, base: string): string {
 }
 
 export { redact } from './redact.ts';
+
+/**
+ * The relay's wait before retry number `attempt`. The shared back-off doubles to 60 s, right
+ * for a one-off sender. A relay holding a backlog must notice soon that the upstream is back
+ * (catch-up goal: 30 s), so its back-off stops growing at attempt 6: 8–16 s between tries,
+ * jittered. `Retry-After` still wins. The edge consumer uses it too, per queued message.
+ */
+export function relayRetryDelay(result: Extract<SendResult, { kind: 'retry' }>, attempt: number): number {
+  return retryDelayMs(result, Math.min(attempt, 6));
+}
+
+/** Every failure waits like a retry: a wrong credential or URL is retried like an outage (and logged). */
+export function asRetry(failure: Exclude<SendResult, { kind: 'ok' }>): Extract<SendResult, { kind: 'retry' }> {
+  return failure.kind === 'retry' ? failure : { kind: 'retry', status: failure.status, reason: failure.reason };
+}
+
