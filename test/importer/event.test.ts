@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UUID_RE } from '../../src/shared/visitor-id.ts';
 import { convertRecord, idFromText, toMillis } from '../../src/importer/event.ts';
-import { NUMBER_FIELDS, OBJECT_FIELDS, STRING_FIELDS } from '../../src/shared/event-rules.ts';
+import { FORBIDDEN_KEYS, NUMBER_FIELDS, OBJECT_FIELDS, STRING_FIELDS } from '../../src/shared/event-rules.ts';
 
 const now = Date.UTC(2026, 0, 1);
 const options = { apiKey: 'key-from-config', now };
@@ -103,11 +103,15 @@ describe('convertRecord at the limits', () => {
   });
 });
 
+/** Whether a key the event rules forbid at any depth (`prototype`, …) is somewhere inside `v`. */
+const forbiddenInside = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && Object.entries(v).some(([k, child]) => FORBIDDEN_KEYS.has(k) || forbiddenInside(child));
+
 describe('convertRecord, any event', () => {
   it('yields the record plus api_key, event_id and _timestamp in ms, minus dropped fields', () => {
     // Free-form extra fields; the fields with rules are generated (valid) below.
     const ruled = new Set<string>(['__proto__', 'constructor', 'prototype', 'event_type', 'api_key', 'token', 'source_ip', ...OBJECT_FIELDS, ...STRING_FIELDS, ...NUMBER_FIELDS]);
-    const extra = fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !ruled.has(k)), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 });
+    const extra = fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !ruled.has(k)), fc.jsonValue({ maxDepth: 2 }).filter((v) => !forbiddenInside(v)), { maxKeys: 4 });
     const record = fc.record(
       {
         event_type: fc.string({ minLength: 1, maxLength: 10 }).filter((t) => t.trim() !== ''),
