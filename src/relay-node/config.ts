@@ -3,8 +3,8 @@
  * checked here, at start-up, so a wrong setting stops the relay with one line naming the
  * setting and the reason — instead of a relay that starts and then misbehaves.
  */
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { parseTrustProxy } from '../relay/client-ip.ts';
 import { DEFAULT_PATHS, type RelayPaths } from '../relay/handler.ts';
 import { ConfigError, checkCredentials, parseAllowedOrigins, parseCookieDomain, parsePaths, parseUpstreamUrl, parseWholeNumber } from '../relay/settings.ts';
@@ -51,8 +51,8 @@ export const SETTINGS = [
   { env: 'USERMAVEN_API_KEY', flag: '--api-key <key>', help: 'Usermaven workspace API key (public)', def: '' },
   { env: 'USERMAVEN_SERVER_TOKEN', flag: '--server-token <token>', help: 'Usermaven server token (secret); prefer the env var', def: '' },
   { env: 'USERMAVEN_URL', flag: '--upstream-url <url>', help: 'Usermaven events host', def: DEFAULT_UPSTREAM_URL },
-  { env: 'DATA_DIR', flag: '--data-dir <dir>', help: 'where the spool and the embedded store live', def: '../node/data' },
-  { env: 'SITE_DIR', flag: '--site-dir <dir>', help: 'static files served next to the relay', def: '../node/public' },
+  { env: 'DATA_DIR', flag: '--data-dir <dir>', help: 'where the spool and the embedded store live', def: './data' },
+  { env: 'SITE_DIR', flag: '--site-dir <dir>', help: 'static files served next to the relay', def: './public' },
   { env: 'TRUST_PROXY', flag: '--trust-proxy <list>', help: 'proxies to believe: hop count, IPs/CIDRs, loopback, private', def: 'false' },
   { env: 'ALLOWED_ORIGINS', flag: '--allowed-origins <list>', help: 'comma-separated origins allowed to post (empty = any)', def: '' },
   { env: 'COOKIE_DOMAIN', flag: '--cookie-domain <domain>', help: 'Domain of the visitor cookie, e.g. example.com (default: the one the tracker found, else host-only)', def: '' },
@@ -104,6 +104,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   }
   const dataDir = resolve(get('DATA_DIR'));
   if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) throw new ConfigError('DATA_DIR', `${dataDir} exists and is not a directory`);
+  if (siteDir) refuseOverlap(dataDir, siteDir);
 
   const trustProxy = get('TRUST_PROXY');
   try {
@@ -146,4 +147,37 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 100, 600_000),
     maxConnectionsPerIp: int('MAX_CONNECTIONS_PER_IP', 0, 1_000_000),
   };
+}
+
+/**
+ * Throws when DATA_DIR and SITE_DIR overlap, either way round. The spool holds visitors' IPs
+ * and emails: inside SITE_DIR it would be served as static files; around it, the site's files
+ * would sit among the spool's. Compared by real path, so a symlink or `..` does not hide it.
+ */
+export function refuseOverlap(dataDir: string, siteDir: string): void {
+  if (nested(realish(resolve(dataDir)), realish(resolve(siteDir)))) {
+    throw new ConfigError('DATA_DIR', `${dataDir} overlaps SITE_DIR ${siteDir}: the spool would be published as static files; put DATA_DIR outside SITE_DIR (and SITE_DIR outside DATA_DIR)`);
+  }
+}
+
+/**
+ * The real path of `path`, symlinks resolved, also when it does not exist yet (DATA_DIR is
+ * made at start): the real path of its nearest existing parent, with the rest appended.
+ */
+function realish(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(realish(parent), basename(path));
+  }
+}
+
+/** Whether one of two absolute paths is the other or lies inside it. */
+function nested(a: string, b: string): boolean {
+  const inside = (child: string, parent: string) => {
+    const r = relative(parent, child);
+    return r === '' || (!r.startsWith('..') && !isAbsolute(r));
+  };
+  return inside(a, b) || inside(b, a);
 }

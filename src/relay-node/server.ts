@@ -15,7 +15,7 @@ import { createForwarder, type Forwarder, type ForwarderOptions } from '../deliv
 import { createRelay, DEFAULT_PATHS, type RelayHandler, type RelayPaths } from '../relay/handler.ts';
 import { createJsonLogger, type Logger } from '../delivery/log.ts';
 import { createUpstream, DEFAULT_UPSTREAM_URL } from '../delivery/upstream.ts';
-import type { RelayConfig } from './config.ts';
+import { refuseOverlap, type RelayConfig } from './config.ts';
 import { createFileSpool, type FileSpool, type FileSpoolOptions } from '../delivery/file-spool/index.ts';
 import { createLocalStore, readRecent } from './local-store.ts';
 import { DEFAULT_MAX_CONNECTIONS_PER_IP, limitConnectionsPerIp } from './connection-limit.ts';
@@ -79,7 +79,7 @@ export interface RelayStack {
  * to mount the relay in an existing app (see `toConnectMiddleware`, examples/).
  *
  * @example
- *   const stack = await createRelayStack({ apiKey, serverToken, dataDir: '../node/data' });
+ *   const stack = await createRelayStack({ apiKey, serverToken, dataDir: './data' });
  *   app.use(toConnectMiddleware(stack.relay));
  *   process.on('SIGTERM', () => stack.close(5000).then(() => process.exit(0)));
  */
@@ -108,6 +108,7 @@ export async function createRelayStack(options: StartOptions = {}): Promise<Rela
   const secrets = credentials ? [credentials.serverToken, `${credentials.apiKey}.${credentials.serverToken}`] : [];
   const logger = createJsonLogger(write, secrets);
 
+  if (config.siteDir && options.fallback === undefined) refuseOverlap(config.dataDir, config.siteDir);
   // The spool makes DATA_DIR (and says so in one line when it cannot be written).
   const spool = await createFileSpool({ dir: join(config.dataDir, 'spool'), maxBytes: config.dataMaxMb * 1024 * 1024, logger, ...options.spool });
   const storeFile = join(config.dataDir, 'events.ndjson');

@@ -3,7 +3,7 @@ import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/relay-node/config.ts';
 import { startRelayServer, type RelayServer, type StartOptions } from '../../src/relay-node/server.ts';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.ts';
@@ -276,6 +276,48 @@ describe('loadConfig', () => {
     const c = loadConfig({ SITE_DIR: site });
     expect(c).toMatchObject({ port: 8080, host: '127.0.0.1', upstreamUrl: 'https://events.usermaven.com', rateLimit: 100, eventsPage: true, allowedOrigins: [] });
     expect(c.apiKey).toBeUndefined();
+  });
+
+  it('defaults DATA_DIR to ./data and SITE_DIR to ./public of the working directory', () => {
+    const c = loadConfig({});
+    expect(c.dataDir).toBe(join(process.cwd(), 'data'));
+    expect(c.siteDir).toBe(site);
+  });
+
+  describe('refuses a DATA_DIR that overlaps SITE_DIR, with one line saying why', () => {
+    let root: string;
+    beforeAll(() => {
+      root = mkdtempSync(join(tmpdir(), 'umbeacon-overlap-'));
+      mkdirSync(join(root, 'site/data'), { recursive: true });
+      mkdirSync(join(root, 'data/site'), { recursive: true });
+      mkdirSync(join(root, 'other'));
+      symlinkSync(join(root, 'site'), join(root, 'link-to-site'));
+    });
+    afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+    it.each([
+      ['inside it', 'site/data', 'site'],
+      ['inside it, not yet made', 'site/new/spool', 'site'],
+      ['the same directory', 'site', 'site'],
+      ['around it', 'data', 'data/site'],
+      ['inside it through a symlink', 'link-to-site/spool', 'site'],
+      ['inside it, written with ..', 'other/../site/x', 'site'],
+    ])('%s', (_, data, siteSub) => {
+      let error: unknown;
+      try {
+        loadConfig({ DATA_DIR: join(root, data), SITE_DIR: join(root, siteSub) });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(/^DATA_DIR: .* overlaps SITE_DIR .*: the spool would be published as static files/);
+      expect((error as Error).message).not.toContain('\n');
+    });
+
+    it('takes neighbours that only share a prefix', () => {
+      mkdirSync(join(root, 'site-data'), { recursive: true });
+      expect(loadConfig({ DATA_DIR: join(root, 'site-data'), SITE_DIR: join(root, 'site') }).dataDir).toBe(join(root, 'site-data'));
+    });
   });
 
   it('runs without static files when SITE_DIR is unset and ./public is missing', () => {

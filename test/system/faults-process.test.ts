@@ -3,7 +3,7 @@
  * damaged spool. The process tests run the real CLI (`node bin/umbeacon.js serve`, built).
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.ts';
@@ -60,6 +60,23 @@ describe('the relay process', () => {
     await load.stop();
     await upstream.waitFor(() => missingUpstream(load, upstream.eventIds()).length === 0, 30_000);
     expect(outOfOrder(load, upstream.events)).toEqual([]);
+  });
+
+  it('refuses a DATA_DIR inside SITE_DIR, in one line, before it writes or serves anything', async () => {
+    const site = join(data.dir, 'site');
+    mkdirSync(site);
+    writeFileSync(join(site, 'index.html'), '<p>site</p>');
+    const dataDir = join(site, 'data');
+    const refused = await startCli(cliEnv(upstream, dataDir, { SITE_DIR: site })).then(
+      (relay) => {
+        children.push(relay);
+        return 'started';
+      },
+      (error: Error) => error.message,
+    );
+    const printed = refused.split('\n').filter(Boolean).slice(1);
+    expect(printed).toEqual([`umbeacon serve: DATA_DIR: ${dataDir} overlaps SITE_DIR ${site}: the spool would be published as static files; put DATA_DIR outside SITE_DIR (and SITE_DIR outside DATA_DIR)`]);
+    expect(existsSync(dataDir)).toBe(false);
   });
 
   it.skipIf(!canMountTmpfs)('says a read-only DATA_DIR is not writable, in one line, instead of "ENOENT … mkdir"', async () => {
