@@ -27,14 +27,16 @@ export interface EnrichContext {
 export function enrich(event: JsonObject, ctx: EnrichContext): UpstreamEvent {
   const out: JsonObject = {};
   for (const key of Object.keys(event)) if (!(RELAY_OWNED as readonly string[]).includes(key)) out[key] = event[key];
-  const sentAt = finite(event['sent_at']);
-  const happened = finite(event['_timestamp']);
+  const sentAt = time(event['sent_at']);
+  const happened = time(event['_timestamp']);
   let timestamp: number;
   if (sentAt !== undefined) timestamp = (happened ?? sentAt) + (ctx.now - sentAt);
   else timestamp = happened ?? ctx.now;
   // An event cannot have happened after it arrived; a clock far ahead with no sent_at would
-  // otherwise put it in the future.
-  if (timestamp > ctx.now) timestamp = ctx.now;
+  // otherwise put it in the future. Nor before 1970: a time out of range, or one the skew
+  // correction took out of range (`-1.7e308 + (now - 1.7e308)` is -Infinity, which JSON
+  // writes as null), is the receive time.
+  if (timestamp > ctx.now || !(timestamp >= 0)) timestamp = ctx.now;
   out['_timestamp'] = Math.round(timestamp);
   out['api_key'] = ctx.apiKey;
   if (typeof event['event_id'] !== 'string') out['event_id'] = ctx.newId();
@@ -81,6 +83,11 @@ export function derivePage(event: JsonObject): void {
   event['click_id'] ??= pick(CLICK_IDS, '');
 }
 
-function finite(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+/**
+ * A time the client may have meant: ms from 1970 up to the last one a Date holds (8.64e15,
+ * ECMA-262 §21.4.1.1). Anything else is taken as absent, so it can neither be forwarded nor
+ * skew the correction (a `sent_at` of -1.7e308 would make every time 1970).
+ */
+function time(v: unknown): number | undefined {
+  return typeof v === 'number' && v >= 0 && v <= 8.64e15 ? v : undefined;
 }

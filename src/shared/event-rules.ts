@@ -12,7 +12,7 @@
 import { LIMITS } from './event.ts';
 
 /** Why an event is refused; the relay answers it as the error code of its 400. */
-export type RuleCode = 'not_object' | 'too_deep' | 'forbidden_key' | 'event_type' | 'wrong_type';
+export type RuleCode = 'not_object' | 'too_deep' | 'forbidden_key' | 'event_type' | 'wrong_type' | 'out_of_range';
 
 export interface Violation {
   code: RuleCode;
@@ -68,7 +68,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 export function eventViolation(event: unknown, options: RuleOptions = {}): Violation | undefined {
   if (!isPlainObject(event)) return { code: 'not_object', message: 'not an object' };
   const tree = treeViolation(event, options.depth ?? LIMITS.depth);
-  if (tree) return tree;
+  if (tree && tree !== OUT_OF_RANGE) return tree;
   const type = event['event_type'];
   if (type === undefined || type === null) return { code: 'event_type', field: 'event_type', message: 'missing event_type' };
   if (typeof type !== 'string' || type.trim() === '') return { code: 'event_type', field: 'event_type', message: 'event_type must be a non-empty string' };
@@ -100,7 +100,7 @@ export function eventViolation(event: unknown, options: RuleOptions = {}): Viola
       if (v !== undefined && v !== null && typeof v !== 'string') return wrongType(`user.${field}`, 'must be a string');
     }
   }
-  return undefined;
+  return tree;
 }
 
 function wrongType(field: string, problem: string): Violation {
@@ -108,14 +108,17 @@ function wrongType(field: string, problem: string): Violation {
 }
 
 /**
- * Depth and forbidden keys, in one walk that never recurses. Any object's own enumerable keys
- * are walked (a class instance is serialized by them); the root counts as level 1.
+ * Depth, forbidden keys and numbers out of range, in one walk that never recurses. Any
+ * object's own enumerable keys are walked (a class instance is serialized by them); the root
+ * counts as level 1.
  */
 function treeViolation(root: Record<string, unknown>, maxDepth: number): Violation | undefined {
   // Two parallel stacks rather than a [node, depth] pair per node: the relay runs this for
   // every event of every request, and the pairs were garbage.
   const nodes: unknown[] = [root];
   const depths: number[] = [1];
+  // Said last: a field's own type check names the problem better (`sent_at must be a number`).
+  let range: Violation | undefined;
   while (nodes.length > 0) {
     const node = nodes.pop();
     const depth = depths.pop()!;
@@ -125,7 +128,7 @@ function treeViolation(root: Record<string, unknown>, maxDepth: number): Violati
         if (typeof item === 'object' && item !== null) {
           nodes.push(item);
           depths.push(depth + 1);
-        }
+        } else if (typeof item === 'number' && !Number.isFinite(item)) range = OUT_OF_RANGE;
       }
       continue;
     }
@@ -137,8 +140,17 @@ function treeViolation(root: Record<string, unknown>, maxDepth: number): Violati
       if (typeof child === 'object' && child !== null) {
         nodes.push(child);
         depths.push(depth + 1);
-      }
+      } else if (typeof child === 'number' && !Number.isFinite(child)) range = OUT_OF_RANGE;
     }
   }
-  return undefined;
+  return range;
 }
+
+/**
+ * JSON numbers are IEEE-754 doubles wherever they are read (JSON.parse, and Usermaven's side):
+ * a literal beyond ±1.8e308 (`1e400`) parses as Infinity, which JSON.stringify would forward as
+ * `null`, so it is refused rather than changed. Integers beyond 2^53 parse to the nearest
+ * double (`12345678901234567891` → `12345678901234567000`), as in every JavaScript SDK, the
+ * official one included: send such ids as strings (docs/relay.md, "Numbers").
+ */
+const OUT_OF_RANGE: Violation = { code: 'out_of_range', message: 'holds a number beyond what JSON carries (±1.8e308): send it as a string' };

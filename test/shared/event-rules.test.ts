@@ -51,6 +51,7 @@ describe('eventViolation: accepted', () => {
     ['forbidden words as values, not keys', { event_type: '__proto__', event_attributes: { k: 'constructor', prototypeish: 1 } }],
     ['an event_type of 200 characters', { event_type: 't'.repeat(200) }],
     ['an event_id of 100 characters', { event_type: 'a', event_id: 'i'.repeat(100) }],
+    ['the largest and smallest doubles, and integers beyond 2^53 (kept as JSON reads them)', parsed('{"event_type":"a","x":[1.7976931348623157e308,-1.7e308,5e-324,12345678901234567891]}')],
   ])('%s', (_name, event, options) => {
     expect(eventViolation(event, options)).toBeUndefined();
   });
@@ -68,6 +69,8 @@ describe('eventViolation: refused', () => {
     ['a "__proto__" key from JSON', parsed('{"event_type":"a","event_attributes":{"__proto__":{"admin":true}}}'), { code: 'forbidden_key', message: 'contains a "__proto__" key' }],
     ['a "constructor" key deep down', { event_type: 'a', user: { custom: { constructor: 1 } } }, { code: 'forbidden_key', message: 'contains a "constructor" key' }],
     ['a "prototype" key inside an array', { event_type: 'a', x: [{ prototype: 1 }] }, { code: 'forbidden_key' }],
+    ['1e400 (Infinity once parsed) in an attribute', parsed('{"event_type":"a","event_attributes":{"n":1e400}}'), { code: 'out_of_range', message: 'holds a number beyond what JSON carries (±1.8e308): send it as a string' }],
+    ['-1e400 inside an array', parsed('{"event_type":"a","x":[0,[-1e400]]}'), { code: 'out_of_range' }],
     ['no event_type', { url: 'x' }, { code: 'event_type', field: 'event_type', message: 'missing event_type' }],
     ['a numeric event_type', { event_type: 5 }, { code: 'event_type', message: 'event_type must be a non-empty string' }],
     ['a blank event_type', { event_type: ' \t' }, { code: 'event_type' }],

@@ -175,6 +175,50 @@ describe('a wall clock that jumps', () => {
   });
 });
 
+describe('numbers out of range', () => {
+  const post = (relay: ReturnType<typeof createRelay>, body: string) =>
+    relay(new Request('http://relay.test/u/e', { method: 'POST', headers: { 'content-type': 'text/plain' }, body }), { remoteAddress: '203.0.113.7' });
+  const arrival = Date.parse('2026-06-01T12:00:00Z');
+
+  it.each([
+    ['_timestamp -1.7e308 with sent_at 1.7e308', '"_timestamp":-1.7e308,"sent_at":1.7e308'],
+    ['_timestamp 1.7e308 with sent_at -1.7e308', '"_timestamp":1.7e308,"sent_at":-1.7e308'],
+    ['a negative _timestamp', '"_timestamp":-5'],
+    ['sent_at -1.7e308 alone', '"sent_at":-1.7e308'],
+  ])('takes the receive time for %s, never a null time', async (_, fields) => {
+    const spool = createMemorySpool();
+    const relay = createRelay({ spool, now: () => arrival });
+    const res = await post(relay, `[{"event_type":"clock","event_id":"${crypto.randomUUID()}",${fields}}]`);
+    expect(res.status).toBe(200);
+    const batch = await spool.read(10, 1 << 20);
+    expect(batch?.records).toHaveLength(1);
+    expect(JSON.parse(batch!.records[0]!)._timestamp).toBe(arrival);
+  });
+
+  it.each([
+    ['an attribute', '"event_attributes":{"n":1e400}'],
+    ['an array item', '"event_attributes":{"list":[1,-1e999]}'],
+    ['_timestamp', '"_timestamp":1e400'],
+    ['a nested user field', '"user":{"id":"u","custom":{"score":1e309}}'],
+  ])('refuses 1e400 in %s with a reason instead of forwarding null', async (_, fields) => {
+    const spool = createMemorySpool();
+    const relay = createRelay({ spool, now: () => arrival });
+    const res = await post(relay, `{"event_type":"big",${fields}}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: expect.stringMatching(/^(out_of_range|wrong_type)$/), message: expect.stringMatching(/beyond what JSON carries|must be a number/) });
+    expect(spool.stats().depth).toBe(0);
+  });
+
+  it('refuses only the event holding 1e400 in a batch, storing its neighbours', async () => {
+    const spool = createMemorySpool();
+    const relay = createRelay({ spool, now: () => arrival });
+    const res = await post(relay, '[{"event_type":"ok"},{"event_type":"big","event_attributes":{"n":1e400}},{"event_type":"ok"}]');
+    expect(res.status).toBe(200);
+    expect(JSON.stringify(await res.json())).toMatch(/out_of_range/);
+    expect(spool.stats().depth).toBe(2);
+  });
+});
+
 describe('slowloris', () => {
   /** A connection from `localAddress` that sends a request line, then one header line every 200 ms, never finishing. */
   function drip(port: number, localAddress: string) {
