@@ -28,3 +28,13 @@ describe('module boundaries', () => {
     expect(importsOf('client').filter(({ from }) => from.startsWith('../') && !/^\.\.\/(delivery|shared)\//.test(from))).toEqual([]);
   });
 });
+
+describe('layout', () => {
+  it('keeps every source file under 350 lines (a longer one is asking to be split along its seams)', () => {
+    const long = (readdirSync(SRC, { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => ({ file: f, lines: readFileSync(join(SRC, f), 'utf8').split('\n').length }))
+      .filter(({ lines }) => lines > 350);
+    expect(long).toEqual([]);
+  });
+});
