@@ -2,17 +2,28 @@
  * The embedded default's destination: instead of Usermaven, forwarded batches are appended to
  * `DATA_DIR/events.ndjson`, one event a line, synced. It implements the same `Upstream`
  * interface, so the spool → forwarder path is exactly the one used with credentials.
+ *
+ * It keeps at most `maxBytes` (DATA_MAX_MB, like the spool): once the file reaches half of
+ * it, it becomes `events.1.ndjson` (replacing the one before) and a new file starts, so a
+ * relay left running without credentials keeps the newest events and never fills its disk.
  */
-import { open } from 'node:fs/promises';
+import { open, rename, stat } from 'node:fs/promises';
 import type { Upstream } from '../delivery/upstream.ts';
 
-export function createLocalStore(file: string): Upstream {
+export function createLocalStore(file: string, maxBytes = Number.POSITIVE_INFINITY): Upstream {
+  const previous = file.replace(/(\.ndjson)?$/, '.1.ndjson');
+  let size: number | undefined;
   return {
     host: 'local',
     async send(body) {
       try {
         const events = JSON.parse(body) as unknown[];
         const text = events.map((e) => JSON.stringify(e)).join('\n') + '\n';
+        size ??= await stat(file).then((s) => s.size, () => 0);
+        if (size > 0 && size + Buffer.byteLength(text) > maxBytes / 2) {
+          await rename(file, previous);
+          size = 0;
+        }
         const fh = await open(file, 'a');
         try {
           await fh.write(text);
@@ -20,8 +31,10 @@ export function createLocalStore(file: string): Upstream {
         } finally {
           await fh.close();
         }
+        size += Buffer.byteLength(text);
         return { kind: 'ok', status: 200 };
       } catch (error) {
+        size = undefined; // measured again next time
         return { kind: 'retry', status: 0, reason: `local store: ${error instanceof Error ? error.message : String(error)}` };
       }
     },

@@ -114,7 +114,7 @@ export async function createRelayStack(options: StartOptions = {}): Promise<Rela
   const storeFile = join(config.dataDir, 'events.ndjson');
   const upstream = credentials
     ? createUpstream({ url: config.upstreamUrl, ...credentials, timeoutMs: config.upstreamTimeoutMs, ...(options.fetch ? { fetch: options.fetch } : {}) })
-    : createLocalStore(storeFile);
+    : createLocalStore(storeFile, config.dataMaxMb * 1024 * 1024);
   const forwarder = createForwarder({ spool, upstream, logger, ...options.forwarder });
 
   const feed = config.eventsPage ? createEventFeed() : undefined;
