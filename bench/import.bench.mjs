@@ -2,17 +2,16 @@
 // (`node bin/umbeacon.js import FILE`) into a local fake upstream. Prints events/s and the
 // importer's peak RSS. Goals: ≥ 50,000 events/s, peak RSS < 200 MB. Measures; never fails on a number.
 //   node bench/import.bench.mjs [events]     (needs `node build.mjs` first; `npm run bench` does it)
-import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { fakeUpstream } from './support/harness.mjs';
+import { spawnCli } from '../test/support/cli-process.mjs';
 
 const EVENTS = Number(process.argv[2] ?? 1_000_000);
 const GOAL_RATE = 50_000;
 const GOAL_RSS_MB = 200;
-const root = new URL('..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'umbeacon-import-bench-'));
 const input = join(dir, 'events.ndjson');
 
@@ -46,16 +45,15 @@ const upstream = await fakeUpstream();
 // --- the import: the real CLI in its own process; it reports its peak RSS on exit ---
 const preload = `data:text/javascript,process.on('exit',()=>{const u=process.resourceUsage();process.stderr.write('\\nmaxrss-kb '+u.maxRSS+' cpu-us '+(u.userCPUTime+u.systemCPUTime)+'\\n')})`;
 const started = performance.now();
-const child = spawn(process.execPath, ['--import', preload, 'bin/umbeacon.js', 'import', input, '--no-progress', '--json'], {
-  cwd: root,
+const run = spawnCli({
+  command: 'import',
+  args: [input, '--no-progress', '--json'],
+  nodeArgs: ['--import', preload],
   env: { ...process.env, USERMAVEN_API_KEY: apiKey, USERMAVEN_SERVER_TOKEN: serverToken, USERMAVEN_URL: upstream.url },
-  stdio: ['ignore', 'pipe', 'pipe'],
 });
-let stdout = '';
-let stderr = '';
-child.stdout.on('data', (c) => (stdout += c));
-child.stderr.on('data', (c) => (stderr += c));
-const [code] = await once(child, 'close');
+const { code } = await run.exited;
+const stdout = run.stdout();
+const stderr = run.stderr();
 const seconds = (performance.now() - started) / 1000;
 upstream.server.close();
 rmSync(dir, { recursive: true, force: true });

@@ -7,16 +7,13 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { cpuMs, fakeUpstream, fmt, load, startChild, waitEmpty } from './support/harness.mjs';
+import { cpuMs, fakeUpstream, fmt, load, startRelay, waitEmpty } from './support/harness.mjs';
 
 const seconds = Number(process.env.PROFILE_SECONDS ?? 8);
 const profDir = process.env.PROFILE_DIR ?? mkdtempSync(join(tmpdir(), 'umbeacon-prof-'));
 const upstream = await fakeUpstream();
 const dataDir = mkdtempSync(join(tmpdir(), 'umbeacon-prof-data-'));
-const relay = await startChild([`--cpu-prof`, `--cpu-prof-dir=${profDir}`, process.env.RELAY_CLI ?? 'bin/umbeacon.js', 'serve'], {
-  PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, RATE_LIMIT: '0',
-  USERMAVEN_API_KEY: 'bench-key', USERMAVEN_SERVER_TOKEN: 'bench-token', USERMAVEN_URL: upstream.url,
-});
+const relay = await startRelay({ upstreamUrl: upstream.url, dataDir, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
 await load(relay.url + '/u/e', { duration: 1 });
 await waitEmpty(relay.url);
 const c0 = cpuMs(relay.child.pid);

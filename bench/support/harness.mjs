@@ -1,10 +1,11 @@
-// Pieces every relay benchmark needs: child servers, a counting fake upstream, /proc readings,
-// tracker-like bodies, autocannon runs. Benchmarks print figures; nothing here asserts.
+// Pieces every relay benchmark needs: child servers (spawned by test/support/cli-process.mjs, as
+// in the tests), a counting fake upstream, /proc readings, tracker-like bodies, autocannon runs.
+// Benchmarks print figures; nothing here asserts.
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import { FREE_PORT, startCli, startNode } from '../../test/support/cli-process.mjs';
 
 /** A bare node:http server answering 204 after reading the body: the baseline. */
 export const bareSource = `
@@ -13,28 +14,21 @@ const s = http.createServer((req, res) => { req.resume(); req.on('end', () => { 
 s.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'listening', url: 'http://127.0.0.1:' + s.address().port })));
 `;
 
-/** Spawn `node ...args`; resolves once it logs a JSON line with msg "listening" and a url. */
+/** How long a child may take to log "listening" on a busy machine. */
+const START_MS = 60_000;
+
+/**
+ * Spawn `node ...args` (cwd and relative paths: this process's); resolves with `{ child, url, ... }`
+ * once it logs a JSON line with msg "listening" and a url. Its stderr goes to ours.
+ */
 export function startChild(args, env = {}) {
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (c) => {
-      out += c;
-      for (const line of out.split('\n')) {
-        try {
-          const parsed = JSON.parse(line);
-          if (parsed.msg === 'listening') {
-            child.stdout.off('data', onData);
-            child.stdout.resume();
-            return resolve({ child, url: parsed.url });
-          }
-        } catch {}
-      }
-    };
-    child.stdout.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`child exited ${code} before listening:\n${out}`)));
-  });
+  return startNode({ args, env, cwd: process.cwd(), inheritStderr: true, label: 'child', timeoutMs: START_MS });
 }
+
+/** Node flags for the relay child: `RELAY_NODE_ARGS` (e.g. `--cpu-prof`). */
+const relayNodeArgs = () => (process.env.RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** The relay CLI: `RELAY_CLI` or bin/umbeacon.js, relative to this process's cwd. */
+const relayBin = () => process.env.RELAY_CLI ?? 'bin/umbeacon.js';
 
 /**
  * The CLI the benchmarks start: `bin/umbeacon.js` (dist/), or `RELAY_CLI=path/to/cli.js` to
@@ -42,16 +36,26 @@ export function startChild(args, env = {}) {
  * `RELAY_NODE_ARGS` adds node flags to the relay child (e.g. `--cpu-prof`).
  */
 export function relayArgs() {
-  const flags = (process.env.RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  return [...flags, process.env.RELAY_CLI ?? 'bin/umbeacon.js', 'serve'];
+  return [...relayNodeArgs(), relayBin(), 'serve'];
 }
 
-/** `umbeacon serve` (built CLI) forwarding to `upstreamUrl`, durable spool under `dataDir`. */
-export function startRelay({ upstreamUrl, dataDir, env = {} }) {
-  return startChild(relayArgs(), {
-    PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, RATE_LIMIT: '0',
-    USERMAVEN_API_KEY: 'bench-key', USERMAVEN_SERVER_TOKEN: 'bench-token', USERMAVEN_URL: upstreamUrl,
-    ...env,
+/**
+ * `umbeacon serve` (built CLI, see `relayArgs`) forwarding to `upstreamUrl`, durable spool under
+ * `dataDir`; `nodeArgs` come after `RELAY_NODE_ARGS`.
+ */
+export function startRelay({ upstreamUrl, dataDir, env = {}, nodeArgs = [] }) {
+  return startCli({
+    bin: relayBin(),
+    nodeArgs: [...relayNodeArgs(), ...nodeArgs],
+    cwd: process.cwd(),
+    inheritStderr: true,
+    label: 'relay',
+    timeoutMs: START_MS,
+    env: {
+      ...FREE_PORT, DATA_DIR: dataDir, RATE_LIMIT: '0',
+      USERMAVEN_API_KEY: 'bench-key', USERMAVEN_SERVER_TOKEN: 'bench-token', USERMAVEN_URL: upstreamUrl,
+      ...env,
+    },
   });
 }
 

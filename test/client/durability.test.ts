@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClient } from '../../src/client/index.ts';
-import { buildIfStale } from '../support/build-fresh.ts';
+import { buildIfStale } from '../support/cli-process.mjs';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.ts';
 
 const root = new URL('../..', import.meta.url).pathname;

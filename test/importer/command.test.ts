@@ -2,17 +2,16 @@
  * The built CLI (`node bin/umbeacon.js import …`) as a user runs it: killed and resumed,
  * interrupted with Ctrl-C, exit codes, help.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src/importer/checkpoint.ts';
 import { idFromText } from '../../src/importer/event.ts';
-import { buildIfStale } from '../support/build-fresh.ts';
+import { buildIfStale, spawnCli } from '../support/cli-process.mjs';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.ts';
 import { historicalEvent, tempDir, writeEvents } from '../support/import-files.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 let upstream: FakeUpstream;
 let dir: string;
 
@@ -34,17 +33,12 @@ interface Exit {
 }
 
 function cli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; exit: Promise<Exit> } {
-  const child = spawn(process.execPath, ['bin/umbeacon.js', 'import', ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', USERMAVEN_API_KEY: upstream.apiKey, USERMAVEN_SERVER_TOKEN: upstream.serverToken, USERMAVEN_URL: upstream.url, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const run = spawnCli({
+    command: 'import',
+    args,
+    env: { USERMAVEN_API_KEY: upstream.apiKey, USERMAVEN_SERVER_TOKEN: upstream.serverToken, USERMAVEN_URL: upstream.url, ...env },
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exit = new Promise<Exit>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, exit };
+  return { child: run.child, exit: run.exited.then(({ code, signal }) => ({ code, signal, stdout: run.stdout(), stderr: run.stderr() })) };
 }
 
 /** The event_ids the importer derives for the generated lines of `input`. */

@@ -1,8 +1,10 @@
 /**
  * A server started as a child process for a test (an example app): resolves with the URL it
  * printed, keeps its output for failure messages, and stops it with SIGTERM.
+ * A thin layer over cli-process.mjs, which spawns every child of the tests.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnNode } from './cli-process.mjs';
 
 export interface ChildServer {
   url: string;
@@ -12,41 +14,22 @@ export interface ChildServer {
   stop(graceMs?: number): Promise<number | null>;
 }
 
-export function startChild(command: string, args: string[], options: { cwd: string; env: Record<string, string>; urlPattern: RegExp; timeoutMs?: number }): Promise<ChildServer> {
-  const child = spawn(command, args, { cwd: options.cwd, env: { PATH: process.env['PATH'] ?? '', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const server = (url: string): ChildServer => ({
+/** `command ...args` with PATH and `env`; resolves with the first group of `urlPattern` once its output matches. */
+export async function startChild(command: string, args: string[], options: { cwd: string; env: Record<string, string>; urlPattern: RegExp; timeoutMs?: number }): Promise<ChildServer> {
+  const server = spawnNode({ execPath: command, args, cwd: options.cwd, env: options.env, label: `${command} ${args.join(' ')}` });
+  let url: string;
+  try {
+    url = (await server.waitForOutput(options.urlPattern, options.timeoutMs ?? 30_000))[1]!;
+  } catch (error) {
+    server.child.kill('SIGKILL');
+    throw error;
+  }
+  return {
     url,
-    child,
-    output: () => out,
+    child: server.child,
+    output: server.output,
     async stop(graceMs = 10_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
+      return (await server.stop('SIGTERM', graceMs)).code;
     },
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${command} ${args.join(' ')} printed no URL within ${options.timeoutMs ?? 30_000} ms:\n${out}`));
-    }, options.timeoutMs ?? 30_000);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      const m = options.urlPattern.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(server(m[1]!));
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${command} exited with ${code} before printing its URL:\n${out}`));
-    });
-  });
+  };
 }

@@ -5,15 +5,16 @@
  *
  * Both use short timeouts and back-offs so a fault test takes seconds, not minutes.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startRelayServer, type RelayServer, type StartOptions } from '../../src/relay-node/server.ts';
 import { retryDelayMs } from '../../src/delivery/upstream.ts';
 import type { FakeUpstream } from './fake-upstream.ts';
+import { FREE_PORT, ROOT, startCli as startServe } from './cli-process.mjs';
 
-export const root = resolve(import.meta.dirname, '../..');
+export const root = ROOT;
 
 export function tempDir(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `umbeacon-${prefix}-`));
@@ -57,23 +58,8 @@ export async function startTestRelay(upstream: FakeUpstream, dataDir: string, op
   return Object.assign(relay, { lines, askedDelays });
 }
 
-let built = false;
-/**
- * Build dist/ once per test file (the CLI runs the built code) — unless it is already newer
- * than every source, as after `npm test`'s size step: rebuilding then would only rewrite files
- * other test files may be running at that moment.
- */
-export function buildOnce(): void {
-  if (built) return;
-  const cli = join(root, 'dist/cli.js');
-  if (existsSync(cli) && statSync(cli).mtimeMs >= newestSource(join(root, 'src'))) {
-    built = true;
-    return;
-  }
-  const run = spawnSync(process.execPath, ['build.mjs'], { cwd: root, encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`build failed:\n${run.stdout}\n${run.stderr}`);
-  built = true;
-}
+/** Builds dist/ if a source is newer (the CLI runs the built code). */
+export { buildOnce } from './cli-process.mjs';
 
 export interface CliRelay {
   readonly url: string;
@@ -84,29 +70,13 @@ export interface CliRelay {
   readonly exited: Promise<number | string>;
 }
 
-/** Start `umbeacon serve` on a free port; resolves once it logged "listening". */
-export function startCli(env: Record<string, string>): Promise<CliRelay> {
-  const child = spawn(process.execPath, [join(root, 'bin/umbeacon.js'), 'serve'], {
-    cwd: root,
-    env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', RATE_LIMIT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const exited = new Promise<number | string>((r) => child.on('exit', (code, signal) => r(code ?? signal ?? -1)));
-  return new Promise((resolvePromise, reject) => {
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      const m = /"msg":"listening".*?"url":"([^"]+)"/.exec(out);
-      if (m) {
-        child.stdout!.off('data', onData);
-        child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-        resolvePromise({ url: m[1]!, child, output: () => out, exited });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    void exited.then((code) => reject(new Error(`relay exited (${code}) before listening:\n${out}`)));
-  });
+/**
+ * Start `umbeacon serve` on a free port; resolves once it logged "listening", rejects with
+ * `relay exited (<code>) before listening:` and everything it printed if it exits first.
+ */
+export async function startCli(env: Record<string, string>): Promise<CliRelay> {
+  const relay = await startServe({ label: 'relay', env: { ...FREE_PORT, RATE_LIMIT: '0', ...env } });
+  return { url: relay.url, child: relay.child, output: relay.output, exited: relay.exited.then(({ code, signal }) => code ?? signal ?? -1) };
 }
 
 /** Environment for the CLI forwarding to `upstream`. */
@@ -121,13 +91,4 @@ export function cliEnv(upstream: FakeUpstream, dataDir: string, extra: Record<st
     DRAIN_MS: '5000',
     ...extra,
   };
-}
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
 }

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { buildIfStale } from './build-fresh.ts';
+import { buildIfStale } from './cli-process.mjs';
 
 const nodeModule = join(resolve(import.meta.dirname, '../..'), 'dist/node.js');
 

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRelayServer } from '../../src/relay-node/server.ts';
 import { startEdge } from '../cloudflare/support/edge.ts';
-import { buildIfStale } from '../support/build-fresh.ts';
+import { buildIfStale } from '../support/cli-process.mjs';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');

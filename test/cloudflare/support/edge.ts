@@ -14,7 +14,7 @@
 import { Log, LogLevel, Miniflare, type WorkerOptions } from 'miniflare';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { buildIfStale } from '../../support/build-fresh.ts';
+import { buildIfStale } from '../../support/cli-process.mjs';
 import { startFakeUpstream, type FakeUpstream } from '../../support/fake-upstream.ts';
 import { bindingsOf, readWranglerConfig, type ConsumerOverrides } from './wrangler-config.ts';
 
