@@ -92,10 +92,10 @@ test('reset() keeps the visitor, reset(true) starts a new one; both forget the u
     await run.call('track', 'after_reset_true');
   });
   expectParity(r);
-  for (const { events } of Object.values(r)) {
+  for (const [sdk, { events }] of Object.entries(r)) {
     const anon = (type: string) => (byType(events, type)[0]!['user'] as { anonymous_id: string }).anonymous_id;
-    expect(anon('after_reset')).toBe(anon('before'));
-    expect(anon('after_reset_true')).not.toBe(anon('before'));
+    expect(anon('after_reset'), sdk).toBe(anon('before'));
+    expect(anon('after_reset_true'), sdk).not.toBe(anon('before'));
     expect(byType(events, 'after_reset')[0]!['user']).toEqual({ anonymous_id: anon('before') });
     expect(byType(events, 'after_reset')[0]).not.toHaveProperty('plan');
   }

@@ -1,6 +1,6 @@
 import Cookies from 'js-cookie';
 import { COOKIE_DOMAIN, COOKIELESS, ENDPOINT } from './config.ts';
-import { DOMAIN, load, save } from './store.ts';
+import { DOMAIN, RETIRED, load, save } from './store.ts';
 import { ANON_COOKIE as ANON, COOKIE_DAYS } from '../shared/visitor-id.ts';
 
 /** The anonymous-id cookie; its name and lifetime are the relay's (src/shared/visitor-id.ts). */
@@ -73,6 +73,10 @@ let dom: string | undefined;
  */
 export const anonymousId = (cookies: Record<string, string>, fresh?: boolean) => {
   if (COOKIELESS) return '';
+  // The relay answers every batch with a Set-Cookie of its newest id, and the answer to a batch
+  // sent before reset(true) can land after it: the id a reset retired never counts again.
+  cookies[ANON] == load(RETIRED) && delete cookies[ANON];
+  fresh && save(RETIRED, cookies[ANON] || load(ANON));
   const id: string = fresh
     ? uuid()
     : cookies[ANON] ||

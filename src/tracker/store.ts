@@ -31,5 +31,5 @@ export const save = (k: string, v: unknown) => {
 
 /** Storage keys, short because every byte of u.js counts. */
 export const USER = 'um_u', COMPANY = 'um_c', OUTBOX = 'um_o', CONSENT = 'um_x';
-/** Super properties (`set`): `{ "": global, [eventType]: per type }`; the cookie domain found (id.ts). */
-export const PROPS = 'um_p', DOMAIN = 'um_d';
+/** Super properties (`set`): `{ "": global, [eventType]: per type }`; the cookie domain found, the anonymous id reset(true) retired (id.ts). */
+export const PROPS = 'um_p', DOMAIN = 'um_d', RETIRED = 'um_r';
