@@ -53,7 +53,7 @@ export interface DeliveryHooks {
   onRequest?(): void;
   /** Chunks sent at once (default 1: one request at a time, in record order); asked before each wave when a function. */
   concurrency?: number | (() => number);
-  /** Most requests spent isolating after the first refusal (default: no limit). */
+  /** Most answered requests spent isolating after the first refusal; failures retried meanwhile do not count (default: no limit). */
   isolationBudget?: number;
 }
 
@@ -103,7 +103,7 @@ export async function deliverBatch(records: readonly string[], hooks: DeliveryHo
       break;
     }
     const wave = work.splice(0, Math.min(concurrency(), isolating ? budget : Infinity));
-    if (isolating) budget -= wave.length;
+    const counted = isolating;
     const answers = await Promise.all(
       wave.map((range) => {
         hooks.onRequest?.();
@@ -136,6 +136,11 @@ export async function deliverBatch(records: readonly string[], hooks: DeliveryHo
       }
     });
     work.unshift(...again);
+    // The budget pays for answers (taken or refused) only: a failure is the upstream's outage,
+    // retried with back-off like any other. Counting failures let an outage that began while
+    // a refused event was being isolated use up the budget, and the batch's good events went
+    // to the spool's tail as suspects, behind newer ones.
+    if (counted) budget -= answers.filter((a) => a.kind === 'ok' || isRefusal(a)).length;
     // A request cut by a stop is no failure of the upstream.
     if (failure && !hooks.signal.aborted) {
       const delay = hooks.onFailure(failure);

@@ -99,6 +99,14 @@ describe('deliverBatch', () => {
     expect(result.unresolved.length).toBeGreaterThan(0);
   });
 
+  it('does not spend the isolation budget on failures: an outage that starts mid-isolation is waited out', async () => {
+    const unavailable: SendResult = { kind: 'retry', status: 503, reason: 'upstream answered 503' };
+    // The first request is refused (it holds record 5), then the upstream fails 10 times.
+    const up = fake([5], [{ kind: 'reject', status: 400, reason: 'upstream answered 400' }, ...Array.from({ length: 10 }, () => unavailable)]);
+    const result = await deliverBatch(records(16), hooks(up.send, { isolationBudget: 8 })); // what isolating record 5 takes
+    expect(result).toMatchObject({ outcome: 'done', refused: [5], accepted: 15, unresolved: [] });
+  });
+
   it('sends up to `concurrency` chunks at once while isolating', async () => {
     const up = fake([1, 6, 10, 14]);
     const result = await deliverBatch(records(16), hooks(up.send, { concurrency: 4 }));
