@@ -128,24 +128,31 @@ for (const { call, newVisitor } of [
   });
 }
 
-test('reset(true) is not undone by the answer to a batch sent before it', async ({ page, context, site }) => {
-  await page.goto(site.page('/index.html'));
-  const [pv] = await site.expectEvents((e) => e.event_type === 'pageview');
-  const old = pv!.user!.anonymous_id!;
-  await page.evaluate(() => window.usermaven.reset(true));
-  const fresh = await cookieValue(context);
-  expect(fresh).not.toBe(old);
-  // What the relay's late answer to the pageview's beacon does: Set-Cookie with the old id.
-  await context.addCookies([{ name: ANON, value: old, url: site.url('/') }]);
-  await page.evaluate(() => window.usermaven.track('after_reset'));
-  const [after] = await site.expectEvents((e) => e.event_type === 'after_reset');
-  expect(after!.user!.anonymous_id).toBe(fresh);
-  expect(await cookieValue(context)).toBe(fresh);
-  // And on the next page.
-  await page.goto(site.page('/next.html'));
-  const [next] = await site.expectEvents((e) => e.doc_path === '/next.html');
-  expect(next!.user!.anonymous_id).toBe(fresh);
-});
+for (const { visitor, official } of [
+  { visitor: 'a visitor of its own', official: false },
+  { visitor: "a visitor adopted from the official SDK's cookie", official: true },
+]) {
+  test(`reset(true) is not undone by the answer to a batch sent before it (${visitor})`, async ({ page, context, site }) => {
+    if (official) await context.addCookies([{ name: `${ANON}_e2ekey123`, value: 'k3j5h6g7f8', url: site.url('/') }]);
+    await page.goto(site.page('/index.html'));
+    const [pv] = await site.expectEvents((e) => e.event_type === 'pageview');
+    const old = pv!.user!.anonymous_id!;
+    if (official) expect(old).toBe('k3j5h6g7f8');
+    await page.evaluate(() => window.usermaven.reset(true));
+    const fresh = await cookieValue(context);
+    expect(fresh).not.toBe(old);
+    // What the relay's late answer to the pageview's beacon does: Set-Cookie with the old id.
+    await context.addCookies([{ name: ANON, value: old, url: site.url('/') }]);
+    await page.evaluate(() => window.usermaven.track('after_reset'));
+    const [after] = await site.expectEvents((e) => e.event_type === 'after_reset');
+    expect(after!.user!.anonymous_id).toBe(fresh);
+    expect(await cookieValue(context)).toBe(fresh);
+    // And on the next page.
+    await page.goto(site.page('/next.html'));
+    const [next] = await site.expectEvents((e) => e.doc_path === '/next.html');
+    expect(next!.user!.anonymous_id).toBe(fresh);
+  });
+}
 
 // Blocked storage, as Chrome's "block all cookies" and sandboxed frames do it: access
 // throws a SecurityError; or, as some privacy tools do it, writes silently vanish.

@@ -74,16 +74,16 @@ let dom: string | undefined;
 export const anonymousId = (cookies: Record<string, string>, fresh?: boolean) => {
   if (COOKIELESS) return '';
   // The relay answers every batch with a Set-Cookie of its newest id, and the answer to a batch
-  // sent before reset(true) can land after it: the id a reset retired never counts again.
-  cookies[ANON] == load(RETIRED) && delete cookies[ANON];
+  // sent before reset(true) can land after it: the id a reset retired never counts again, from
+  // any source (the official SDK's cookie may hold it too, if u.js adopted it from there).
+  const retired = load(RETIRED);
   fresh && save(RETIRED, cookies[ANON] || load(ANON));
-  const id: string = fresh
-    ? uuid()
-    : cookies[ANON] ||
-      cookies[Object.keys(cookies).find((k) => k.startsWith(ANON))!] ||
-      /[?&]_um=([\w-]+)/.exec(location.search)?.[1] ||
-      load(ANON) ||
-      uuid();
+  const id: string =
+    (!fresh &&
+      [cookies[ANON], cookies[Object.keys(cookies).find((k) => k.startsWith(ANON))!], /[?&]_um=([\w-]+)/.exec(location.search)?.[1], load(ANON)].find(
+        (v) => v && v != retired,
+      )) ||
+    uuid();
   if (dom == null) {
     dom = COOKIE_DOMAIN ?? load(DOMAIN);
     if (dom == null) {
