@@ -77,12 +77,15 @@ export const anonymousId = (cookies: Record<string, string>, fresh?: boolean) =>
   // sent before reset(true) can land after it: the id a reset retired never counts again, from
   // any source (the official SDK's cookie may hold it too, if u.js adopted it from there).
   const retired = load(RETIRED);
+  const live = (v?: string) => v != retired && v;
   fresh && save(RETIRED, cookies[ANON] || load(ANON));
+  // In order, each source read only when the ones before it hold nothing (this runs per event).
   const id: string =
     (!fresh &&
-      [cookies[ANON], cookies[Object.keys(cookies).find((k) => k.startsWith(ANON))!], /[?&]_um=([\w-]+)/.exec(location.search)?.[1], load(ANON)].find(
-        (v) => v && v != retired,
-      )) ||
+      (live(cookies[ANON]) ||
+        live(cookies[Object.keys(cookies).find((k) => k.startsWith(ANON))!]) ||
+        live(/[?&]_um=([\w-]+)/.exec(location.search)?.[1]) ||
+        live(load(ANON)))) ||
     uuid();
   if (dom == null) {
     dom = COOKIE_DOMAIN ?? load(DOMAIN);
