@@ -19,8 +19,9 @@ export function createLocalStore(file: string, maxBytes = Number.POSITIVE_INFINI
       try {
         const events = JSON.parse(body) as unknown[];
         const text = events.map((e) => JSON.stringify(e)).join('\n') + '\n';
+        const bytes = Buffer.byteLength(text);
         size ??= await stat(file).then((s) => s.size, () => 0);
-        if (size > 0 && size + Buffer.byteLength(text) > maxBytes / 2) {
+        if (size > 0 && size + bytes > maxBytes / 2) {
           await rename(file, previous);
           size = 0;
         }
@@ -31,7 +32,7 @@ export function createLocalStore(file: string, maxBytes = Number.POSITIVE_INFINI
         } finally {
           await fh.close();
         }
-        size += Buffer.byteLength(text);
+        size += bytes;
         return { kind: 'ok', status: 200 };
       } catch (error) {
         size = undefined; // measured again next time

@@ -314,6 +314,12 @@ describe('loadConfig', () => {
       expect((error as Error).message).not.toContain('\n');
     });
 
+    it('on a programmatic start too, before the spool makes the directory', async () => {
+      const dataDir = join(root, 'site', 'programmatic');
+      await expect(startRelayServer({ port: 0, dataDir, siteDir: join(root, 'site'), log: () => {} })).rejects.toThrow(/^DATA_DIR: .* overlaps SITE_DIR .*: the spool would be published as static files/);
+      expect(existsSync(dataDir)).toBe(false);
+    });
+
     it('takes neighbours that only share a prefix', () => {
       mkdirSync(join(root, 'site-data'), { recursive: true });
       expect(loadConfig({ DATA_DIR: join(root, 'site-data'), SITE_DIR: join(root, 'site') }).dataDir).toBe(join(root, 'site-data'));

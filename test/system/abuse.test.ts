@@ -41,6 +41,10 @@ afterEach(async () => {
 const start = (options: Parameters<typeof startTestRelay>[2] = {}) => startTestRelay(upstream, join(data.dir, 'data'), { siteDir, ...options });
 const event = (extra: Record<string, unknown> = {}) => JSON.stringify([{ event_type: 'abuse', event_id: crypto.randomUUID(), ...extra }]);
 
+/** A POST of `body` to the handler itself, no port (the wall-clock and number tests). */
+const postTo = (handler: ReturnType<typeof createRelay>, body: string) =>
+  handler(new Request('http://relay.test/u/e', { method: 'POST', headers: { 'content-type': 'text/plain' }, body }), { remoteAddress: '203.0.113.7' });
+
 async function stillServing() {
   const answer = await rawRequest(relay.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   expect(answer.status).toBe(200);
@@ -148,16 +152,14 @@ describe('abusive HTTP', () => {
 describe('a wall clock that jumps', () => {
   // The handler straight (no port), with the wall clock injected: it jumps, the monotonic one
   // (performance.now, the default) does not — as when NTP or an operator steps the clock.
-  const post = (relay: ReturnType<typeof createRelay>, body: string) =>
-    relay(new Request('http://relay.test/u/e', { method: 'POST', headers: { 'content-type': 'text/plain' }, body }), { remoteAddress: '203.0.113.7' });
 
   it('does not lock a visitor out of the rate limit when it steps back an hour', async () => {
     let wall = Date.parse('2026-06-01T12:00:00Z');
     const spool = createMemorySpool();
     const relay = createRelay({ spool, rateLimit: 100, now: () => wall });
-    expect((await post(relay, event())).status).toBe(200);
+    expect((await postTo(relay, event())).status).toBe(200);
     wall -= 3_600_000;
-    const res = await post(relay, event());
+    const res = await postTo(relay, event());
     expect(res.headers.get('retry-after')).toBeNull();
     expect(res.status).toBe(200);
     expect(spool.stats().depth).toBe(2);
@@ -168,16 +170,14 @@ describe('a wall clock that jumps', () => {
     const spool = createMemorySpool();
     const relay = createRelay({ spool, rateLimit: 100, now: () => wall });
     const body = event();
-    expect(await (await post(relay, body)).json()).toMatchObject({ stored: 1, duplicates: 0 });
+    expect(await (await postTo(relay, body)).json()).toMatchObject({ stored: 1, duplicates: 0 });
     wall += 3_600_000;
-    expect(await (await post(relay, body)).json()).toMatchObject({ stored: 0, duplicates: 1 });
+    expect(await (await postTo(relay, body)).json()).toMatchObject({ stored: 0, duplicates: 1 });
     expect(spool.stats().depth).toBe(1);
   });
 });
 
 describe('numbers out of range', () => {
-  const post = (relay: ReturnType<typeof createRelay>, body: string) =>
-    relay(new Request('http://relay.test/u/e', { method: 'POST', headers: { 'content-type': 'text/plain' }, body }), { remoteAddress: '203.0.113.7' });
   const arrival = Date.parse('2026-06-01T12:00:00Z');
 
   it.each([
@@ -188,7 +188,7 @@ describe('numbers out of range', () => {
   ])('takes the receive time for %s, never a null time', async (_, fields) => {
     const spool = createMemorySpool();
     const relay = createRelay({ spool, now: () => arrival });
-    const res = await post(relay, `[{"event_type":"clock","event_id":"${crypto.randomUUID()}",${fields}}]`);
+    const res = await postTo(relay, `[{"event_type":"clock","event_id":"${crypto.randomUUID()}",${fields}}]`);
     expect(res.status).toBe(200);
     const batch = await spool.read(10, 1 << 20);
     expect(batch?.records).toHaveLength(1);
@@ -203,7 +203,7 @@ describe('numbers out of range', () => {
   ])('refuses 1e400 in %s with a reason instead of forwarding null', async (_, fields) => {
     const spool = createMemorySpool();
     const relay = createRelay({ spool, now: () => arrival });
-    const res = await post(relay, `{"event_type":"big",${fields}}`);
+    const res = await postTo(relay, `{"event_type":"big",${fields}}`);
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: expect.stringMatching(/^(out_of_range|wrong_type)$/), message: expect.stringMatching(/beyond what JSON carries|must be a number/) });
     expect(spool.stats().depth).toBe(0);
@@ -212,7 +212,7 @@ describe('numbers out of range', () => {
   it('refuses only the event holding 1e400 in a batch, storing its neighbours', async () => {
     const spool = createMemorySpool();
     const relay = createRelay({ spool, now: () => arrival });
-    const res = await post(relay, '[{"event_type":"ok"},{"event_type":"big","event_attributes":{"n":1e400}},{"event_type":"ok"}]');
+    const res = await postTo(relay, '[{"event_type":"ok"},{"event_type":"big","event_attributes":{"n":1e400}},{"event_type":"ok"}]');
     expect(res.status).toBe(200);
     expect(JSON.stringify(await res.json())).toMatch(/out_of_range/);
     expect(spool.stats().depth).toBe(2);
