@@ -1,15 +1,12 @@
 // umbeacon's browser tracker, bundled to public/u.js. This file only wires the modules up:
-// config (data-* attributes), api (the calls), transport (outbox, sendBeacon), spa
-// (history), auto ($scroll, $pageleave), chunk (the opt-in features), consent, id (cookie),
-// context, store.
+// config (data-* attributes), api (the calls), start (the automatic events and delivery,
+// shared with the npm package src/browser/), transport (outbox, sendBeacon), spa (history),
+// auto ($scroll, $pageleave), chunk (the opt-in features), consent, id (cookie), context, store.
 import type { Usermaven, UsermavenCall } from '../../types/usermaven.d.ts';
-import { autoPage, commands, run } from './api.ts';
-import { hide, unload, watchScroll } from './auto.ts';
-import { loadExtras } from './chunk.ts';
+import { commands, run } from './api.ts';
 import { KEY, NS } from './config.ts';
-import { watchHistory } from './spa.ts';
+import { start } from './start.ts';
 import { COMPANY, USER, load, save } from './store.ts';
-import { flush, schedule } from './transport.ts';
 
 const w = window as any;
 /** `data-namespace` renames the global, and its queue, as the official snippet does. */
@@ -34,17 +31,5 @@ if (!w[name]?.track) {
   official?.companyProps && save(COMPANY, official.companyProps);
   // Queued calls first, in order, so an identify made before load marks the pageview.
   q.map(replay);
-  autoPage();
-  watchHistory();
-  watchScroll();
-  loadExtras();
-  // Events an earlier page could not send (offline, closed) leave with the first batch.
-  schedule();
-  addEventListener('online', flush);
-  addEventListener('pagehide', () => {
-    unload();
-    flush();
-  });
-  // Hidden: the $scroll and $pageleave of the page, and everything waiting leaves now.
-  document.addEventListener('visibilitychange', () => document.hidden && (hide(), flush()));
+  start();
 }
