@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
 import { defineConfig } from '@playwright/test';
 import type { Options } from './e2e/support/test.ts';
+import { findChromium } from './scripts/provision.mjs';
 
-// Debian's chromium when present (CI and these machines cannot download Playwright's own
-// browser); elsewhere Playwright's bundled Chromium, installed with `npx playwright install`.
-const debianChromium = '/usr/bin/chromium';
-const executablePath = existsSync(debianChromium) ? debianChromium : undefined;
+// The one answer to "where is Chromium" (scripts/provision.mjs: Debian's, else Playwright's
+// own); when there is none, the global setup stops with the command that installs one.
+const executablePath = findChromium();
 
 export default defineConfig<Options>({
   testDir: 'e2e',

@@ -11,9 +11,10 @@
 //
 //   BENCH_RUNS=60 npm run bench -- tracker
 import { createServer } from 'node:http';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright';
+import { requireChromium } from '../scripts/provision.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 40);
 const root = new URL('..', import.meta.url);
@@ -44,8 +45,7 @@ const origin = `http://127.0.0.1:${server.address().port}`;
 // The official snippet posts to data-tracking-host; set it to this server.
 pages.official = pages.official.replace('data-key=', `data-tracking-host="${origin}" data-key=`);
 
-const executablePath = existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined;
-const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'] });
+const browser = await chromium.launch({ executablePath: requireChromium(), args: ['--no-sandbox', '--disable-gpu'] });
 
 /** ScriptDuration (ms) of one first visit, read once the page's pageview request has left. */
 async function measure(name) {

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // `npm test`: every check, in order, even when one fails; then one summary line
 // `N passed, N failed` summing all suites (type check and size check count as one test each).
+// First, before any suite, what the browser suites need from the machine is found or installed
+// (scripts/provision.mjs); where it cannot be, the run stops in one line naming the command.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { provision, ProvisionError } from './provision.mjs';
 
 const only = process.argv.slice(2);
 const suites = [
@@ -14,6 +17,17 @@ const suites = [
 ].filter((s) => only.length === 0 || only.includes(s.name));
 
 mkdirSync('reports', { recursive: true });
+
+// The Express example test (unit) and the Next.js one launch Chromium; e2e also blocks ads.
+const uses = (name) => suites.some((s) => s.name === name);
+try {
+  await provision({ chromium: uses('unit') || uses('next') || uses('e2e'), lists: uses('e2e') });
+} catch (error) {
+  if (!(error instanceof ProvisionError)) throw error;
+  console.error(error.message);
+  writeFileSync('reports/summary.txt', '0 passed, 1 failed\n');
+  process.exit(1);
+}
 let passed = 0;
 let failed = 0;
 const lines = [];

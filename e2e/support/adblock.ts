@@ -1,7 +1,8 @@
 /**
  * The ad-blocker every scenario also runs behind: EasyList + EasyPrivacy as Debian ships them
- * for uBlock Origin (`webext-ublock-origin-chromium`), parsed from the local files (no network)
- * into `@ghostery/adblocker-playwright`, which aborts matching requests with
+ * for uBlock Origin (`webext-ublock-origin-chromium`) or as `npm test` downloaded them where
+ * that package is not to be had (scripts/provision.mjs finds them), parsed from the local
+ * files (no network during the tests) into `@ghostery/adblocker-playwright`, which aborts matching requests with
  * `net::ERR_BLOCKED_BY_CLIENT` like a real extension would.
  */
 import { createHash } from 'node:crypto';
@@ -10,9 +11,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { PlaywrightBlocker, Request, type RequestType } from '@ghostery/adblocker-playwright';
 import type { Page } from '@playwright/test';
-
-export const FILTER_LIST_DIR = '/usr/share/chromium/extensions/ublock-origin/assets/thirdparties/easylist';
-export const FILTER_LISTS = ['easylist.txt', 'easyprivacy.txt'] as const;
+import { FILTER_LISTS, requireFilterLists } from '../../scripts/provision.mjs';
 
 let cached: PlaywrightBlocker | undefined;
 
@@ -23,12 +22,8 @@ let cached: PlaywrightBlocker | undefined;
  */
 export function loadBlocker(): PlaywrightBlocker {
   if (cached) return cached;
-  const files = FILTER_LISTS.map((name) => `${FILTER_LIST_DIR}/${name}`);
-  for (const file of files) {
-    if (!existsSync(file)) {
-      throw new Error(`ad-blocker: ${file} is missing; install Debian's webext-ublock-origin-chromium (.ci/run does)`);
-    }
-  }
+  const dir = requireFilterLists();
+  const files = Object.keys(FILTER_LISTS).map((name) => join(dir, name));
   const root = resolve(import.meta.dirname, '../..');
   const version = (createRequire(join(root, 'package.json'))('@ghostery/adblocker-playwright/package.json') as { version: string }).version;
   const key = createHash('sha256')

@@ -1,15 +1,14 @@
 /**
  * A headless Chromium for Vitest tests that load a page for real (the framework examples):
- * Debian's /usr/bin/chromium when present, as the e2e suite uses, with the same flags.
+ * the one the e2e suite uses (scripts/provision.mjs), with the same flags.
  */
-import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright';
+import { requireChromium } from '../../scripts/provision.mjs';
 
 export function launchChromium(): Promise<Browser> {
-  const executablePath = existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined;
   return chromium.launch({
     headless: true,
-    ...(executablePath ? { executablePath } : {}),
+    executablePath: requireChromium(),
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
   });
 }
