@@ -95,6 +95,8 @@ export function createIngest(options: IngestOptions): Ingest {
     // One bad event does not sink its batch: the valid ones are stored, each refused one is
     // named in the answer, and only a batch with no valid event is refused as a whole.
     const events: JsonObject[] = [];
+    /** Each stored candidate's index in the batch, for the answer. */
+    const indexes: number[] = [];
     const refused: { index: number; error: string; message: string }[] = [];
     let firstError: unknown;
     batch.forEach((raw, i) => {
@@ -105,6 +107,7 @@ export function createIngest(options: IngestOptions): Ingest {
         if (policy.cookie !== 'keep') out['cookie_policy'] = policy.cookie;
         if (policy.ip !== 'keep') out['ip_policy'] = policy.ip;
         events.push(out);
+        indexes.push(i);
       } catch (error) {
         if (!(error instanceof RelayError)) throw error;
         firstError ??= error;
@@ -112,8 +115,14 @@ export function createIngest(options: IngestOptions): Ingest {
       }
     });
     if (events.length === 0) throw firstError;
+    const stored = await store(events, request, applyIpPolicy(ip, policy.ip), apiKey ?? 'local', (k, bytes) => {
+      const error = eventTooLarge(indexes[k]!, bytes);
+      firstError ??= error;
+      refused.push({ index: indexes[k]!, error: error.code, message: error.message });
+    });
+    if (stored.stored + stored.duplicates === 0) throw firstError;
+    refused.sort((a, b) => a.index - b.index);
     for (const r of refused) options.onRefused?.(r.error, url.pathname, r.message);
-    const stored = await store(events, request, applyIpPolicy(ip, policy.ip), apiKey ?? 'local');
     const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
     corsHeaders(headers, origin);
     // Cookieless (`cookie_policy` strict, or comply, which the relay cannot tell apart): no cookie.
@@ -125,8 +134,11 @@ export function createIngest(options: IngestOptions): Ingest {
     return new Reply(200, headers, body, cookies);
   }
 
-  /** Enrich, drop recent duplicates, append durably; only then remember the ids. */
-  async function store(events: JsonObject[], request: Request, ip: string | undefined, apiKey: string) {
+  /**
+   * Enrich, drop recent duplicates, refuse what is too big to store (`onTooBig`, with the
+   * event's position in `events`), append durably; only then remember the ids.
+   */
+  async function store(events: JsonObject[], request: Request, ip: string | undefined, apiKey: string, onTooBig: (k: number, bytes: number) => void) {
     const t = now();
     const userAgent = request.headers.get('user-agent');
     const records: string[] = [];
@@ -135,22 +147,29 @@ export function createIngest(options: IngestOptions): Ingest {
     // Most requests carry one event: no set of ids seen in this request is needed then.
     const inRequest = events.length > 1 ? new Set<string>() : null;
     const ctx = { apiKey, now: t, sourceIp: ip, userAgent, newId };
-    for (const event of events) {
+    let tooBig = 0;
+    events.forEach((event, k) => {
       const out = enrich(event, ctx);
       const id = out.event_id;
-      if (dedupe.has(id) || inRequest?.has(id)) continue;
+      if (dedupe.has(id) || inRequest?.has(id)) return;
+      const record = JSON.stringify(out);
+      const bytes = oversize(record);
+      if (bytes) {
+        tooBig++;
+        return onTooBig(k, bytes);
+      }
       inRequest?.add(id);
       ids.push(id);
       accepted.push(out);
-      records.push(JSON.stringify(out));
-    }
+      records.push(record);
+    });
     if (records.length > 0) {
       await spool.append(records);
       for (const id of ids) dedupe.add(id);
       options.feed?.push(accepted);
       options.onStored?.();
     }
-    return { stored: records.length, duplicates: events.length - records.length };
+    return { stored: records.length, duplicates: events.length - records.length - tooBig };
   }
 
   async function pixel(request: Request, url: URL, conn: ConnInfo): Promise<Reply> {
@@ -163,7 +182,9 @@ export function createIngest(options: IngestOptions): Ingest {
     const id = visitorIdFrom(request.headers.get('cookie')) ?? newId();
     event['user'] = { anonymous_id: id };
     checkEvent(event, 0);
-    await store([event], request, ip, options.apiKey ?? 'local');
+    await store([event], request, ip, options.apiKey ?? 'local', (_, bytes) => {
+      throw eventTooLarge(0, bytes);
+    });
     return new Reply(200, headers, GIF, [visitorCookie(id, { secure: origins.isSecure(request, url), domain: visitorDomain(request, url, false) })]);
   }
 
@@ -206,3 +227,19 @@ export function createIngest(options: IngestOptions): Ingest {
 
   return { collect, pixel };
 }
+
+/**
+ * The one rule of "too big to store" (`LIMITS.storedEventBytes`, one queue message at the
+ * edge), applied to the enriched record by every runtime. A UTF-8 string is at most three
+ * bytes per UTF-16 unit, so most records are cleared without being encoded.
+ */
+function oversize(record: string): number | undefined {
+  if (record.length * 3 <= LIMITS.storedEventBytes) return undefined;
+  const bytes = utf8.encode(record).length;
+  return bytes > LIMITS.storedEventBytes ? bytes : undefined;
+}
+
+const eventTooLarge = (index: number, bytes: number) =>
+  new RelayError(413, 'event_too_large', `event ${index}: ${bytes} bytes once enriched (its url is also stored as doc_search, utm and more); at most ${LIMITS.storedEventBytes} bytes per event`);
+
+const utf8 = new TextEncoder();

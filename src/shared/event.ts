@@ -96,6 +96,15 @@ export const LIMITS = {
   eventsPerRequest: 500,
   /** Deepest nesting of objects/arrays inside one event. */
   depth: 8,
+  /**
+   * Largest event the relay stores, once enriched (bytes of its JSON record): the rule of what
+   * is "too big for the edge", which Node applies too so both runtimes give the same answer.
+   * One Cloudflare Queues message holds 128,000 bytes (Queues limits; Miniflare's
+   * MAX_MESSAGE_SIZE_BYTES); 1,000 are left for the platform's envelope. Enrichment can
+   * quadruple a page's URL (url, doc_search, utm, the tracker's event_attributes.url), so a
+   * body within `bodyBytes` may still hold an event over it.
+   */
+  storedEventBytes: 127_000,
   /** Largest single event from the server-side client (bytes of JSON). */
   clientEventBytes: 32 * 1024,
   /** Upstream bulk request: at most this many events... */

@@ -249,6 +249,33 @@ describe.each(targets)('%s', (_, start) => {
     });
   });
 
+  describe('an event too big for one queue message', () => {
+    // u.js's compact pageview: the relay copies its url into event_attributes.url and derives
+    // doc_search and utm from it, so a 33 KB url becomes ~132 KB once enriched — past one
+    // Cloudflare Queues message (128,000 bytes) and LIMITS.storedEventBytes.
+    const pageview = (id: string, url: string) => ({ i: id, e: 'pageview', t: Date.now(), n: anon(), l: url, d: 'Page', r: '', v: '1x1', w: '1x1', x: 'UTF-8', z: 0 });
+    const huge = `https://site.test/landing?utm_source=${'s'.repeat(33_000)}`;
+
+    it('is refused alone and named in the answer; its neighbours are stored and forwarded', async () => {
+      const res = await kept(post(relay.url, [pageview('big-1', 'https://site.test/a'), pageview('big-2', huge), pageview('big-3', 'https://site.test/b')]));
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({
+        status: 'ok',
+        stored: 2,
+        duplicates: 0,
+        refused: [{ index: 1, error: 'event_too_large', message: expect.stringMatching(/^event 1: 13\d{4} bytes once enriched .* at most 127000 bytes per event$/) }],
+      });
+      await upstream.waitFor((u) => u.eventIds().has('big-1') && u.eventIds().has('big-3'));
+      expect(upstream.eventIds().has('big-2')).toBe(false);
+    });
+
+    it('alone in its request, is refused with 413 naming the problem', async () => {
+      const res = await kept(post(relay.url, [pageview('big-alone', huge)]));
+      expect(res.status).toBe(413);
+      expect(await res.json()).toMatchObject({ status: 'error', error: 'event_too_large', message: expect.stringContaining('at most 127000 bytes per event') });
+    });
+  });
+
   describe('the server token', () => {
     it('appears in no answer and no log line', async () => {
       // An upstream error that echoes the request target, token and all.
