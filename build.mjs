@@ -4,8 +4,9 @@
 //   node build.mjs --check-size  build, then fail if a page's scripts are over their gzip budget
 //   node build.mjs --analyze     also print what each module costs in the tracker
 import { build } from 'esbuild';
-import { existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 
 const args = new Set(process.argv.slice(2));
@@ -138,6 +139,50 @@ if (Object.keys(present).length) {
     logLevel: 'warning',
   });
   for (const name of Object.keys(present)) outputs.push(`dist/${name}.js`);
+}
+
+// The npm packages for bundled apps (umbeacon/browser, umbeacon/react, umbeacon/next): ES
+// modules for the app's own bundler, in dist/app/ (shared code in one chunk, the opt-in
+// features in a lazy one). They are the tracker's own modules (src/tracker/) with two of them
+// swapped for the package's (src/browser/): config.ts (settings from `usermavenClient(options)`
+// instead of the tag's data-* attributes) and chunk.ts (the opt-in features by `import()`
+// instead of x.js). React and Next.js stay the app's.
+const packageEntries = { browser: 'src/browser/index.ts', react: 'src/react/index.ts', next: 'src/next/index.ts' };
+const trackerForPackages = {
+  name: 'tracker-for-packages',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(config|chunk)\.ts$/ }, ({ path, importer }) =>
+      /[\\/]src[\\/]tracker[\\/][^\\/]+$/.test(importer) ? { path: resolve('src/browser', path) } : undefined,
+    );
+  },
+};
+if (Object.values(packageEntries).every((f) => existsSync(f))) {
+  // Chunk names carry a hash: drop the previous build's.
+  for (const f of existsSync('dist/app') ? readdirSync('dist/app') : []) f.endsWith('.js') && rmSync(join('dist/app', f));
+  const result = await build({
+    entryPoints: packageEntries,
+    outdir: 'dist/app',
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['es2020'],
+    minify: true,
+    legalComments: 'none',
+    external: ['react', 'next', 'next/*'],
+    plugins: [jsCookieUsedParts, trackerForPackages],
+    metafile: true,
+    logLevel: 'warning',
+  });
+  outputs.push(...Object.keys(result.metafile.outputs).sort());
+  // Their declarations (dist/app/types/), from the same sources by tsc (tsconfig.packages.json).
+  // tsc takes a while, so only when a source is newer than the declarations.
+  const newest = (dir) => Math.max(...readdirSync(dir, { recursive: true }).map((f) => statSync(join(dir, f)).mtimeMs));
+  const types = 'dist/app/types/next/index.d.ts';
+  if (!existsSync(types) || statSync(types).mtimeMs < Math.max(...['src/browser', 'src/react', 'src/next', 'src/tracker', 'src/shared'].map(newest), statSync('tsconfig.packages.json').mtimeMs)) {
+    rmSync('dist/app/types', { recursive: true, force: true });
+    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.packages.json'], { stdio: 'inherit' });
+  }
 }
 
 // The Worker (src/cloudflare/worker.ts): one ES module for workerd, the runtime of Cloudflare

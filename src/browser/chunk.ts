@@ -1,0 +1,13 @@
+import { data } from './config.ts';
+
+/**
+ * The opt-in features (`$autocapture`, `$form`, `$rage_click`, cross-domain links), for the
+ * npm package: the modules of x.js (src/tracker/extra/), loaded with a dynamic `import()` only
+ * when an option turns one on, so an app's bundler puts them in a chunk of their own that a
+ * default app never loads. Takes the place of src/tracker/chunk.ts, which loads x.js from the
+ * relay for the script tag, in the package's build (build.mjs).
+ */
+export const loadExtras = () => {
+  const o = data;
+  if (o.autocapture || (o.formTracking && o.formTracking != 'none') || o.rageClick || o.domains) import('./extras.ts').then((m) => m.extras(o), () => {});
+};
