@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { LIMITS, type CompanyTraits, type UpstreamEvent, type UserTraits } from '../shared/event.ts';
 import { eventViolation, isPlainObject, MAX_EVENT_ID } from '../shared/event-rules.ts';
+import { eventIdOf, instantOf } from '../shared/intake.ts';
 
 export { isPlainObject };
 
@@ -51,7 +52,8 @@ export function buildEvent(
   if (opts.anonymousId !== undefined && (typeof opts.anonymousId !== 'string' || opts.anonymousId === '')) {
     throw new TypeError(`${call}: options.anonymousId must be the __eventn_id cookie value — use anonymousIdFrom(req) — or be left out (got ${describe(opts.anonymousId)})`);
   }
-  if (opts.eventId !== undefined && (typeof opts.eventId !== 'string' || opts.eventId === '' || opts.eventId.length > MAX_EVENT_ID)) {
+  const eventId = opts.eventId === undefined ? undefined : eventIdOf(opts.eventId);
+  if (eventId && (!eventId.ok || eventId.id === undefined)) {
     throw new TypeError(`${call}: options.eventId must be a non-empty string of at most ${MAX_EVENT_ID} characters (got ${describe(opts.eventId)})`);
   }
 
@@ -84,13 +86,14 @@ export function buildEvent(
   return { event, json };
 }
 
+/** What a time means is the shared intake rule (src/shared/intake.ts): the importer's and the relay's. */
 function timestampOf(call: string, value: EventOptions['timestamp'], now: number): number {
   if (value === undefined) return now;
-  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : value;
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 1e11) {
-    throw new TypeError(`${call}: options.timestamp must be ms since 1970, a Date, or an ISO 8601 string, e.g. { timestamp: Date.now() } (got ${describe(value)})`);
+  const instant = instantOf(value);
+  if (!instant.ok) {
+    throw new TypeError(`${call}: options.timestamp must be ms since 1970, a Date, or an ISO 8601 string (an offsetless one is UTC), e.g. { timestamp: Date.now() } — ${instant.reason} (got ${describe(value)})`);
   }
-  return Math.round(ms);
+  return instant.ms;
 }
 
 function describe(value: unknown): string {

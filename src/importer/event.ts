@@ -7,6 +7,7 @@
 import * as crypto from 'node:crypto';
 import { LIMITS } from '../shared/event.ts';
 import { eventViolation } from '../shared/event-rules.ts';
+import { DROPPED_FIELDS, eventIdOf, hasDroppedField, instantOf } from '../shared/intake.ts';
 
 export type Converted =
   | { ok: true; json: string; bytes: number; eventId: string; timestamp: number }
@@ -19,12 +20,8 @@ export interface ConvertOptions {
   now: number;
 }
 
-/** Timestamps before 1973-03-03 in ms are almost certainly seconds; say so instead of importing 1970. */
-const SMALLEST_MS = 1e11;
 /** Allow a day of clock skew before calling a timestamp "in the future". */
 const FUTURE_SLACK_MS = 86_400_000;
-/** Set by the importer from its configuration; never taken from the file. */
-const DROPPED = new Set(['api_key', 'token', 'source_ip']);
 
 /**
  * Converts the text of one record. Events without an `event_id` get one derived from the
@@ -51,10 +48,11 @@ export function convertRecord(text: string, options: ConvertOptions): Converted 
   if (typeof timestamp === 'string') return fail(timestamp);
 
   // A null event_id means none, as at the relay: one is derived below.
-  const given = typeof source.event_id === 'string' ? source.event_id : undefined;
+  const id = eventIdOf(source.event_id);
+  const given = id.ok ? id.id : undefined;
   const eventId = given ?? idFromText(text);
   let json: string;
-  if (written === timestamp && source.event_id !== null && !hasDropped(source)) {
+  if (written === timestamp && source.event_id !== null && !hasDroppedField(source)) {
     // Nothing to change, only fields to add: append them to the text instead of serializing the
     // whole event again (a tenth of an import's CPU). The text is a valid, trimmed JSON object
     // with at least event_type in it, so it ends with `}` and takes a `,` before new fields.
@@ -62,7 +60,7 @@ export function convertRecord(text: string, options: ConvertOptions): Converted 
     json = text.slice(0, -1) + extra;
   } else {
     // Fill in the parsed object itself (no copy: this runs a million times per import).
-    for (const key of DROPPED) if (key in source) delete source[key];
+    for (const key of DROPPED_FIELDS) if (key in source) delete source[key];
     source.api_key = options.apiKey;
     source.event_id = eventId;
     source._timestamp = timestamp;
@@ -74,24 +72,17 @@ export function convertRecord(text: string, options: ConvertOptions): Converted 
 }
 
 /**
- * `_timestamp` as UTC ms, or the reason it is unusable. Accepts ms (number or digit string)
- * and ISO 8601 dates; a date-time without an offset is taken as UTC, not local time, so an
- * import gives the same result on every machine.
+ * `_timestamp` as UTC ms, or the reason it is unusable: what it means is the shared intake rule
+ * (src/shared/intake.ts: ms or ISO 8601, an offsetless date-time is UTC), so an import gives the
+ * same instant on every machine and as the relay and the client. On top, an import requires it
+ * and refuses one more than a day ahead of `now`.
  */
 export function toMillis(value: unknown, now: number): number | string {
-  let ms: number;
   if (value === undefined || value === null || value === '') return 'missing _timestamp';
-  if (typeof value === 'number') ms = value;
-  else if (typeof value === 'string' && /^\d+$/.test(value)) ms = Number(value);
-  else if (typeof value === 'string') {
-    const iso = /T\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(value) ? `${value}Z` : value;
-    ms = /^\d{4}-\d\d-\d\d/.test(iso) ? Date.parse(iso) : Number.NaN;
-    if (Number.isNaN(ms)) return `_timestamp ${JSON.stringify(value.slice(0, 40))} is neither ms since 1970 nor an ISO 8601 date`;
-  } else return `_timestamp must be ms since 1970 or an ISO 8601 date, not ${typeof value}`;
-  if (!Number.isFinite(ms) || ms < 0) return `_timestamp ${String(value)} is not a valid time`;
-  if (ms < SMALLEST_MS) return `_timestamp ${String(value)} looks like seconds; write milliseconds (${Math.round(ms * 1000)})`;
-  if (ms > now + FUTURE_SLACK_MS) return `_timestamp ${String(value)} is in the future (${new Date(ms).toISOString()})`;
-  return Math.round(ms);
+  const instant = instantOf(value);
+  if (!instant.ok) return `_timestamp ${instant.reason}`;
+  if (instant.ms > now + FUTURE_SLACK_MS) return `_timestamp ${String(value)} is in the future (${new Date(instant.ms).toISOString()})`;
+  return instant.ms;
 }
 
 /**
@@ -109,11 +100,6 @@ const sha256Hex: (text: string) => string =
   typeof crypto.hash === 'function'
     ? (text) => crypto.hash('sha256', text, 'hex')
     : (text) => crypto.createHash('sha256').update(text).digest('hex');
-
-function hasDropped(source: Record<string, unknown>): boolean {
-  for (const key of DROPPED) if (Object.prototype.hasOwnProperty.call(source, key)) return true;
-  return false;
-}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -5,6 +5,7 @@
  * byte offset just after it: the checkpoint stores that offset, and a resumed run starts
  * reading there.
  */
+import { recordText } from '../shared/intake.ts';
 
 export type InputFormat = 'ndjson' | 'array';
 
@@ -178,8 +179,8 @@ class LineSplitter implements Splitter {
       out.push({ text: '', line, start, end, endLine, problem: `line is longer than ${this.maxBytes} bytes` });
       return;
     }
-    const text = buf.toString('utf8', from, to).trim();
-    if (text) out.push({ text, line, start, end, endLine });
+    const record = recordText(buf.subarray(from, to), buf.toString('utf8', from, to));
+    if (record.text || record.problem !== undefined) out.push({ ...record, line, start, end, endLine });
   }
 }
 
@@ -329,9 +330,10 @@ class ArraySplitter implements Splitter {
   }
 
   private takeRecord(end: number): RawRecord {
+    const bytes = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
     const record: RawRecord = this.overflow
       ? { text: '', line: this.elementLine, start: this.elementStart, end, endLine: this.line, problem: `element is longer than ${this.maxBytes} bytes` }
-      : { text: (this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts)).toString('utf8').trim(), line: this.elementLine, start: this.elementStart, end, endLine: this.line };
+      : { ...recordText(bytes, bytes.toString('utf8')), line: this.elementLine, start: this.elementStart, end, endLine: this.line };
     this.parts = [];
     this.partsBytes = 0;
     this.overflow = false;

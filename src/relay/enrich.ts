@@ -11,10 +11,11 @@
  * while keeping how long ago it happened — right for events queued offline for days.
  */
 import type { UpstreamEvent } from '../shared/event.ts';
+import { DROPPED_FIELDS, eventIdOf, instantOf } from '../shared/intake.ts';
 import type { JsonObject } from './validate.ts';
 
-/** Fields a client may not set: the relay fills them or drops them. */
-const RELAY_OWNED = ['api_key', 'token', 'source_ip', 'sent_at'] as const;
+/** Fields a client may not set: the relay fills them (`sent_at` is spent on the skew) or drops them. */
+const RELAY_OWNED: readonly string[] = [...DROPPED_FIELDS, 'sent_at'];
 
 export interface EnrichContext {
   apiKey: string;
@@ -26,7 +27,7 @@ export interface EnrichContext {
 
 export function enrich(event: JsonObject, ctx: EnrichContext): UpstreamEvent {
   const out: JsonObject = {};
-  for (const key of Object.keys(event)) if (!(RELAY_OWNED as readonly string[]).includes(key)) out[key] = event[key];
+  for (const key of Object.keys(event)) if (!RELAY_OWNED.includes(key)) out[key] = event[key];
   const sentAt = time(event['sent_at']);
   const happened = time(event['_timestamp']);
   let timestamp: number;
@@ -39,7 +40,8 @@ export function enrich(event: JsonObject, ctx: EnrichContext): UpstreamEvent {
   if (timestamp > ctx.now || !(timestamp >= 0)) timestamp = ctx.now;
   out['_timestamp'] = Math.round(timestamp);
   out['api_key'] = ctx.apiKey;
-  if (typeof event['event_id'] !== 'string') out['event_id'] = ctx.newId();
+  const id = eventIdOf(event['event_id']);
+  if (!id.ok || id.id === undefined) out['event_id'] = ctx.newId();
   if (ctx.sourceIp) out['source_ip'] = ctx.sourceIp;
   if (typeof out['user_agent'] !== 'string' && ctx.userAgent) out['user_agent'] = ctx.userAgent;
   derivePage(out);
@@ -84,10 +86,13 @@ export function derivePage(event: JsonObject): void {
 }
 
 /**
- * A time the client may have meant: ms from 1970 up to the last one a Date holds (8.64e15,
- * ECMA-262 §21.4.1.1). Anything else is taken as absent, so it can neither be forwarded nor
- * skew the correction (a `sent_at` of -1.7e308 would make every time 1970).
+ * A time the client may have meant, by the shared intake rule (src/shared/intake.ts): 1973 up to
+ * the last time a Date holds. Anything else is taken as absent, so it can neither be forwarded
+ * nor skew the correction (a `sent_at` of -1.7e308 would make every time 1970): the receive time
+ * stands in for it.
  */
 function time(v: unknown): number | undefined {
-  return typeof v === 'number' && v >= 0 && v <= 8.64e15 ? v : undefined;
+  if (v === undefined || v === null) return undefined;
+  const instant = instantOf(v);
+  return instant.ok ? instant.ms : undefined;
 }

@@ -10,6 +10,7 @@
  * cookie `__eventn_id_${key}`. Extra query parameters (`cookie_policy`, `ip_policy`) are
  * optional.
  */
+import { instantOf } from '../shared/intake.ts';
 import type { JsonObject } from './validate.ts';
 
 /** `utc_time` → `_timestamp`; everything else passes through to the common validation. */
@@ -17,6 +18,6 @@ export function fromOfficial(event: JsonObject): JsonObject {
   const utc = event['utc_time'];
   if (typeof utc !== 'string' || event['_timestamp'] !== undefined) return event;
   const { utc_time: _dropped, ...rest } = event;
-  const at = Date.parse(utc);
-  return Number.isNaN(at) ? rest : { ...rest, _timestamp: at };
+  const at = instantOf(utc);
+  return at.ok ? { ...rest, _timestamp: at.ms } : rest;
 }

@@ -8,6 +8,7 @@
  */
 import { LIMITS } from '../shared/event.ts';
 import { eventViolation } from '../shared/event-rules.ts';
+import { decodeUtf8, instantOf } from '../shared/intake.ts';
 import { RelayError, badRequest } from './errors.ts';
 
 export type JsonObject = Record<string, unknown>;
@@ -45,8 +46,22 @@ export function parseBatch(text: string, limits: ParseLimits = {}): unknown[] {
 }
 
 export function checkEvent(event: unknown, index: number, maxDepth: number = LIMITS.depth): asserts event is JsonObject {
+  readTime(event);
   const violation = eventViolation(event, { depth: maxDepth });
   if (violation) throw badRequest(violation.code, `event ${index}: ${violation.message}`);
+}
+
+/**
+ * A `_timestamp` written as a string (digits or ISO 8601, as the importer and the client take it)
+ * becomes the ms it names (src/shared/intake.ts), so the same value is the same instant at every
+ * entry point. A string that names no time stays, and the rules refuse it (400).
+ */
+function readTime(event: unknown): void {
+  if (typeof event !== 'object' || event === null) return;
+  const record = event as JsonObject;
+  if (typeof record['_timestamp'] !== 'string') return;
+  const instant = instantOf(record['_timestamp']);
+  if (instant.ok) record['_timestamp'] = instant.ms;
 }
 
 /**
@@ -58,7 +73,7 @@ export async function readBody(request: Request, limit: number, preread?: Uint8A
   if (declared > limit) throw tooLarge(limit);
   if (preread) {
     if (preread.byteLength > limit) throw tooLarge(limit);
-    return decodeUtf8(preread);
+    return decodeBody(preread);
   }
   if (!request.body) return '';
   const reader = request.body.getReader();
@@ -84,19 +99,13 @@ export async function readBody(request: Request, limit: number, preread?: Uint8A
       offset += c.byteLength;
     }
   }
-  return decodeUtf8(all);
+  return decodeBody(all);
 }
 
-function decodeUtf8(bytes: Uint8Array): string {
-  // Fatal: a lenient decoder would store U+FFFD in place of the bad bytes, silently changing
-  // the event; JSON text must be UTF-8 (RFC 8259 §8.1), so refuse it instead.
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    throw badRequest('bad_encoding', 'body is not valid UTF-8');
-  }
+function decodeBody(bytes: Uint8Array): string {
+  const decoded = decodeUtf8(bytes);
+  if (!decoded.ok) throw badRequest('bad_encoding', `body ${decoded.reason}`);
+  return decoded.text;
 }
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 const tooLarge = (limit: number) => new RelayError(413, 'too_large', `body is larger than ${limit} bytes; send fewer events per request`);

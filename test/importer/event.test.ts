@@ -1,5 +1,10 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { startImport } from '../../src/importer/importer.ts';
+import { startFakeUpstream } from '../support/fake-upstream.ts';
+import { historicalEvent, tempDir } from '../support/import-files.ts';
 import { UUID_RE } from '../../src/shared/visitor-id.ts';
 import { convertRecord, idFromText, toMillis } from '../../src/importer/event.ts';
 import { FORBIDDEN_KEYS, NUMBER_FIELDS, OBJECT_FIELDS, STRING_FIELDS } from '../../src/shared/event-rules.ts';
@@ -167,5 +172,35 @@ describe('idFromText', () => {
     expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(idFromText('{"event_type":"a"}')).toBe(a);
     expect(idFromText('{"event_type":"b"}')).not.toBe(a);
+  });
+});
+
+describe('an import with a bad time or bad bytes on a line', () => {
+  const lines = [
+    Buffer.from(JSON.stringify(historicalEvent(0))),
+    Buffer.from('{"event_type":"a","_timestamp":1e20}'), // 2: past what a Date holds (threw RangeError: exit 130)
+    Buffer.concat([Buffer.from('{"event_type":"a","_timestamp":1700000000000,"user":{"first_name":"Ren'), Buffer.from([0xe9]), Buffer.from('e"}}')]), // 3: Latin-1
+    Buffer.from(JSON.stringify({ ...historicalEvent(1), user: { first_name: 'Ren\uFFFDe' } })), // 4: a U+FFFD of the file's own
+    Buffer.from(JSON.stringify(historicalEvent(2))),
+  ];
+
+  it.each(['ndjson', 'array'] as const)('reports those lines and sends the rest, unaltered (%s)', async (format) => {
+    const upstream = await startFakeUpstream({ apiKey: 'imp-key', serverToken: 'imp-secret' });
+    const dir = tempDir();
+    try {
+      const input = join(dir, `bad.${format}`);
+      const joined = format === 'ndjson' ? Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])) : Buffer.concat([Buffer.from('[\n'), ...lines.flatMap((l, i) => [l, Buffer.from(i < lines.length - 1 ? ',\n' : '\n')]), Buffer.from(']')]);
+      writeFileSync(input, joined);
+      const skipped: [number, string][] = [];
+      const summary = await startImport({ input, apiKey: upstream.apiKey, serverToken: upstream.serverToken, url: upstream.url, maxErrors: 5, onSkip: (e) => skipped.push([e.line, e.reason]) }).done;
+      expect(summary).toMatchObject({ outcome: 'done', sent: 3, skipped: 2 });
+      expect(skipped.map(([line]) => line)).toEqual(format === 'ndjson' ? [2, 3] : [3, 4]); // the array's `[` has a line of its own
+      expect(skipped[0]![1]).toMatch(/^_timestamp 100000000000000000000 is past the last time a date can hold/);
+      expect(skipped[1]![1]).toMatch(/not valid UTF-8/);
+      expect(upstream.events.map((e) => (e['user'] as { first_name?: string } | undefined)?.first_name ?? null)).toEqual([null, 'Ren\uFFFDe', null]);
+    } finally {
+      await upstream.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
