@@ -20,7 +20,7 @@ export default defineConfig<Options>({
   // (e2e/support/adblock.ts). The tracker's own specs and the screenshot run once.
   projects: [
     { name: 'chromium' },
-    { name: 'chromium+adblock', use: { adblock: true }, testIgnore: ['tracker/**', 'parity/**', 'events-page.spec.ts'] },
+    { name: 'chromium+adblock', use: { adblock: true }, testIgnore: ['tracker/**', 'parity/**', 'packages/**', 'events-page.spec.ts'] },
   ],
   use: {
     browserName: 'chromium',

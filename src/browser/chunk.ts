@@ -1,3 +1,4 @@
+import { run } from '../tracker/api.ts';
 import { data } from './config.ts';
 
 /**
@@ -7,7 +8,10 @@ import { data } from './config.ts';
  * default app never loads. Takes the place of src/tracker/chunk.ts, which loads x.js from the
  * relay for the script tag, in the package's build (build.mjs).
  */
+/** Sent like a client's `track()`, so consent, exclusion, super properties and the outbox apply. */
+const track = (type: string, attributes: Record<string, unknown>) => run(['track', type, attributes]);
+
 export const loadExtras = () => {
   const o = data;
-  if (o.autocapture || (o.formTracking && o.formTracking != 'none') || o.rageClick || o.domains) import('./extras.ts').then((m) => m.extras(o), () => {});
+  if (o.autocapture || (o.formTracking && o.formTracking != 'none') || o.rageClick || o.domains) import('./extras.ts').then((m) => m.extras(o, track), () => {});
 };

@@ -1,15 +1,14 @@
 // The opt-in features of the npm package, wired from the client's options as x.js wires them
 // from the tag's data-* attributes (src/tracker/extra/index.ts); loaded lazily by chunk.ts.
-import { run } from '../tracker/api.ts';
 import { autocapture } from '../tracker/extra/autocapture.ts';
 import { crossDomain } from '../tracker/extra/links.ts';
 import { forms } from '../tracker/extra/forms.ts';
 import { rageClicks } from '../tracker/extra/rage.ts';
 
-/** Sent like a client's `track()`, so consent, exclusion, super properties and the outbox apply. */
-const track = (type: string, attributes: Record<string, unknown>) => run(['track', type, attributes]);
+type Track = (type: string, attributes: Record<string, unknown>) => unknown;
 
-export const extras = (o: Record<string, any>) => {
+/** `track` is the client's (chunk.ts): this chunk shares no module with the app's main bundle. */
+export const extras = (o: Record<string, any>, track: Track) => {
   o.autocapture && autocapture(track, !!o.maskAllText, !!o.maskAllElementAttributes);
   const f = o.formTracking;
   (f === true || f == 'all' || f == 'tagged') && forms(track, f == 'tagged');
