@@ -13,7 +13,9 @@
  */
 import { createRelay, type RelayHandler } from '../relay/handler.ts';
 import { errorResponse, RelayError } from '../relay/errors.ts';
+import { trustNothing } from '../relay/client-ip.ts';
 import { Reply, toResponse } from '../relay/reply.ts';
+import { requestContext } from '../relay/request-context.ts';
 import { ConfigError } from '../relay/settings.ts';
 import { createJsonLogger, type Logger } from '../delivery/log.ts';
 import { createUpstream, type Upstream } from '../delivery/upstream.ts';
@@ -99,9 +101,13 @@ async function fetchHandler(request: Request, env: Env): Promise<Response> {
     return errorResponse(new RelayError(503, 'misconfigured', error.message), new URL(request.url).pathname);
   }
   // Cloudflare sets CF-Connecting-IP to the visitor's address and overwrites any the client
-  // sent; X-Forwarded-For is the client's to write, so the relay never sees it here.
+  // sent: that is the peer. No proxy stands between it and the Worker, so no X-Forwarded-*
+  // header is believed (they are the client's to write) and host and protocol are the URL's
+  // (src/relay/request-context.ts). X-Forwarded-For is dropped so the relay never sees it.
   const remoteAddress = request.headers.get('cf-connecting-ip') ?? undefined;
-  return toWorkerResponse(await relay.reply(withoutForwardedFor(request), { remoteAddress }));
+  const url = new URL(request.url);
+  const context = requestContext(request, url, remoteAddress, trustNothing);
+  return toWorkerResponse(await relay.reply(withoutForwardedFor(request), { remoteAddress, url, context }));
 }
 
 async function queueHandler(batch: MessageBatch, env: Env): Promise<void> {

@@ -10,7 +10,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorReply, RelayError } from '../relay/errors.ts';
 import type { ConnInfo } from '../relay/handler.ts';
+import type { TrustProxy } from '../relay/client-ip.ts';
 import { Reply } from '../relay/reply.ts';
+import { requestContext } from '../relay/request-context.ts';
 import { lightRequest } from './light-request.ts';
 
 /** A Web handler; one that also has `reply` (the relay's) is asked for plain answers instead. */
@@ -20,19 +22,22 @@ export type WebHandler = ((request: Request, conn?: ConnInfo) => Promise<Respons
   bodyLimit?: (pathname: string) => number;
   /** Turns what the adapter refuses into an answer (the relay's also counts it); default `errorReply`. */
   refuse?: (error: unknown, route: string) => Reply;
+  /** `TRUST_PROXY` (the relay's own): with it the adapter decides each request's context. */
+  trustProxy?: TrustProxy;
 };
 
 /**
  * @example
  *   http.createServer(toNodeListener(createRelay({ spool }))).listen(8080);
  */
-export function toNodeListener(handler: WebHandler, options: { maxBodyBytes?: number; fallbackHost?: string } = {}) {
+export function toNodeListener(handler: WebHandler, options: { maxBodyBytes?: number; fallbackHost?: string; trustProxy?: TrustProxy } = {}) {
   // The route's own limit: a 1 MiB upload to a 64 KiB route used to be buffered whole before
   // the handler refused it (1,000 of them held ~1 GB until the request timeout).
   const limitOf = options.maxBodyBytes !== undefined || !handler.bodyLimit ? () => options.maxBodyBytes ?? 1024 * 1024 : handler.bodyLimit;
   const fallbackHost = options.fallbackHost ?? 'localhost';
   const answer = handler.reply ?? handler;
   const refuse = handler.refuse ?? errorReply;
+  const trust = options.trustProxy ?? handler.trustProxy;
   return (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((error: unknown) => {
       // Only adapter failures land here (the handler turns its own errors into responses).
@@ -70,8 +75,13 @@ export function toNodeListener(handler: WebHandler, options: { maxBodyBytes?: nu
       url = new URL(`http://${fallbackHost}${target.startsWith('/') ? target : '/'}`);
     }
     const bytes = body ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : undefined;
-    // The body goes along as bytes too, so the core need not stream what is already in memory.
-    const response = await answer(lightRequest(url.href, method, req.rawHeaders, bytes), { remoteAddress: req.socket.remoteAddress, body: bytes, url });
+    const request = lightRequest(url.href, method, req.rawHeaders, bytes);
+    // Who is asking is decided here, once, from the socket: X-Forwarded-* only from a proxy
+    // TRUST_PROXY names (src/relay/request-context.ts). The body goes along as bytes too, so
+    // the core need not stream what is already in memory.
+    const remoteAddress = req.socket.remoteAddress;
+    const context = trust ? requestContext(request, url, remoteAddress, trust) : undefined;
+    const response = await answer(request, { remoteAddress, body: bytes, url, context });
     await send(res, response, method === 'HEAD');
   }
 }

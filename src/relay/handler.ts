@@ -85,6 +85,8 @@ export interface RelayHandler {
    * answer to a socket themselves; see reply.ts for why.
    */
   reply(request: Request, conn?: ConnInfo): Promise<Reply | Response>;
+  /** `TRUST_PROXY` as configured: the Node adapter decides each request's context with it (request-context.ts). */
+  trustProxy: TrustProxy;
   /** True when `pathname` is one of the relay's routes (for framework mounts that fall through). */
   handles(pathname: string): boolean;
   /**
@@ -122,7 +124,7 @@ export function createRelay(options: RelayOptions): RelayHandler {
   const trust = options.trustProxy ?? trustNothing;
   const mode = options.mode ?? 'relay';
   const rejects = createRejectLog({ log, clock, windowMs: options.logWindowMs });
-  const origins = createOriginPolicy(options.allowedOrigins ?? [], trust);
+  const origins = createOriginPolicy(options.allowedOrigins ?? []);
   const ingest = createIngest({
     spool: options.spool,
     apiKey: options.apiKey,
@@ -147,6 +149,7 @@ export function createRelay(options: RelayOptions): RelayHandler {
     paths,
     ingest,
     origins,
+    trust,
     script: (request) => scriptReply(script, request),
     extras: (request) => scriptReply(extras, request),
     health: () => healthReply(health),
@@ -159,6 +162,7 @@ export function createRelay(options: RelayOptions): RelayHandler {
 
   const handler = (async (request: Request, conn?: ConnInfo) => toResponse(await router.answer(request, conn))) as RelayHandler;
   handler.reply = router.answer;
+  handler.trustProxy = trust;
   handler.handles = router.handles;
   handler.bodyLimit = router.bodyLimit;
   handler.refuse = router.refuse;

@@ -10,13 +10,14 @@ import { LIMITS } from '../shared/event.ts';
 import { ANON_COOKIE, anonymousIdOf, cookieDomain, officialCookieDomain, officialCookieName, visitorCookie, visitorIdFrom } from '../shared/visitor-id.ts';
 import type { Logger } from '../delivery/log.ts';
 import type { Spool } from '../delivery/spool.ts';
-import { clientAddress, type TrustProxy } from './client-ip.ts';
+import type { TrustProxy } from './client-ip.ts';
 import { createDedupeWindow } from './dedupe.ts';
 import { enrich } from './enrich.ts';
 import { RelayError } from './errors.ts';
 import type { EventFeed } from './feed.ts';
 import { fromOfficial } from './official.ts';
 import { corsHeaders, type OriginPolicy } from './origin.ts';
+import type { RequestContext } from './request-context.ts';
 import { GIF, pixelEvent } from './pixel.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { Reply } from './reply.ts';
@@ -31,6 +32,11 @@ export interface ConnInfo {
   body?: Uint8Array | undefined;
   /** `request.url` already parsed by the adapter (saves parsing it again); must be the same URL. */
   url?: URL | undefined;
+  /**
+   * Peer, trust, client IP, host and protocol, decided by the adapter (request-context.ts);
+   * when absent, the relay decides it from `remoteAddress` and its `TRUST_PROXY`.
+   */
+  context?: RequestContext | undefined;
 }
 
 export interface IngestOptions {
@@ -56,9 +62,9 @@ export interface IngestOptions {
 
 export interface Ingest {
   /** `POST` on the collect route, or on the official SDK's route when `official`. */
-  collect(request: Request, url: URL, conn: ConnInfo, official: boolean): Promise<Reply>;
+  collect(request: Request, url: URL, context: RequestContext, conn: ConnInfo, official: boolean): Promise<Reply>;
   /** `GET`/`HEAD` on the pixel. */
-  pixel(request: Request, url: URL, conn: ConnInfo): Promise<Reply>;
+  pixel(request: Request, url: URL, context: RequestContext): Promise<Reply>;
 }
 
 export function createIngest(options: IngestOptions): Ingest {
@@ -68,8 +74,8 @@ export function createIngest(options: IngestOptions): Ingest {
   const limiter = rate > 0 ? createRateLimiter({ rate, burst: Math.max(rate * 10, LIMITS.eventsPerRequest), now: clock }) : null;
   const dedupe = createDedupeWindow({ now: clock });
 
-  async function collect(request: Request, url: URL, conn: ConnInfo, official: boolean): Promise<Reply> {
-    const origin = origins.check(request, url);
+  async function collect(request: Request, url: URL, context: RequestContext, conn: ConnInfo, official: boolean): Promise<Reply> {
+    const origin = origins.check(request, context);
     const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== '' && type !== 'text/plain' && type !== 'application/json') {
       throw new RelayError(415, 'content_type', `content-type ${type} is not accepted; send text/plain or application/json`);
@@ -80,7 +86,7 @@ export function createIngest(options: IngestOptions): Ingest {
       if (apiKey === undefined) apiKey = /^[A-Za-z0-9_.-]{1,100}$/.test(token) ? token : 'local';
       else if (token !== apiKey) throw new RelayError(403, 'wrong_key', 'token does not match the API key this relay is configured for');
     }
-    const ip = addressOf(request, conn);
+    const ip = addressOf(request, context);
     let batch: unknown[];
     try {
       batch = parseBatch(await readBody(request, LIMITS.bodyBytes, conn.body));
@@ -128,7 +134,7 @@ export function createIngest(options: IngestOptions): Ingest {
     // Cookieless (`cookie_policy` strict, or comply, which the relay cannot tell apart): no cookie.
     const id = policy.cookie === 'keep' ? anonymousIdOf(events) : undefined;
     const cookieName = official ? officialCookieName(apiKey ?? '') : ANON_COOKIE;
-    const cookies = id && cookieName ? [visitorCookie(id, { secure: origins.isSecure(request, url), name: cookieName, domain: visitorDomain(request, url, official) })] : [];
+    const cookies = id && cookieName ? [visitorCookie(id, { secure: context.protocol === 'https', name: cookieName, domain: visitorDomain(context, url, official) })] : [];
     const more = refused.length ? `,"refused":${JSON.stringify(refused)}` : '';
     const body = official ? `{"status":"ok"${more}}` : `{"status":"ok","stored":${stored.stored},"duplicates":${stored.duplicates}${more}}`;
     return new Reply(200, headers, body, cookies);
@@ -172,9 +178,9 @@ export function createIngest(options: IngestOptions): Ingest {
     return { stored: records.length, duplicates: events.length - records.length - tooBig };
   }
 
-  async function pixel(request: Request, url: URL, conn: ConnInfo): Promise<Reply> {
-    origins.check(request, url, true);
-    const ip = addressOf(request, conn);
+  async function pixel(request: Request, url: URL, context: RequestContext): Promise<Reply> {
+    origins.check(request, context, true);
+    const ip = addressOf(request, context);
     takeTokens(ip, 1);
     const headers = { 'content-type': 'image/gif', 'cache-control': 'no-store, max-age=0' };
     if (request.method === 'HEAD') return new Reply(200, headers);
@@ -185,7 +191,7 @@ export function createIngest(options: IngestOptions): Ingest {
     await store([event], request, ip, options.apiKey ?? 'local', (_, bytes) => {
       throw eventTooLarge(0, bytes);
     });
-    return new Reply(200, headers, GIF, [visitorCookie(id, { secure: origins.isSecure(request, url), domain: visitorDomain(request, url, false) })]);
+    return new Reply(200, headers, GIF, [visitorCookie(id, { secure: context.protocol === 'https', domain: visitorDomain(context, url, false) })]);
   }
 
   /**
@@ -194,25 +200,24 @@ export function createIngest(options: IngestOptions): Ingest {
    * may carry one in its src too); on the official SDK's route the relay follows that SDK's
    * own choice.
    */
-  function visitorDomain(request: Request, url: URL, official: boolean): string | undefined {
-    const host = origins.host(request, url);
+  function visitorDomain(context: RequestContext, url: URL, official: boolean): string | undefined {
+    const { host } = context;
     if (official) return officialCookieDomain(host, options.cookieDomain);
     return cookieDomain(host, { configured: options.cookieDomain, reported: url.searchParams.get('d') });
   }
 
   let warnedProxy = false;
-  function addressOf(request: Request, conn: ConnInfo): string | undefined {
-    const forwarded = request.headers.get('x-forwarded-for');
-    if (forwarded && !trust.enabled && !warnedProxy) {
+  function addressOf(request: Request, context: RequestContext): string | undefined {
+    if (!trust.enabled && !warnedProxy && request.headers.has('x-forwarded-for')) {
       // Behind a proxy with TRUST_PROXY off, every visitor looks like the proxy: one rate-limit
       // bucket for the whole site and the proxy's address as source_ip. Say so once.
       warnedProxy = true;
       log.warn('requests carry X-Forwarded-For but TRUST_PROXY is off', {
         hint: 'behind a proxy, set TRUST_PROXY (e.g. loopback, a CIDR or a hop count); otherwise all clients share one address',
-        peer: conn.remoteAddress ?? null,
+        peer: context.peer ?? null,
       });
     }
-    return clientAddress(conn.remoteAddress, forwarded, trust);
+    return context.clientIp;
   }
 
   function takeTokens(ip: string | undefined, cost: number) {

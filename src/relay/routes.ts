@@ -10,6 +10,8 @@ import { eventsData, eventsPage, eventsStream, STREAM_HEADERS } from './events-p
 import type { EventFeed } from './feed.ts';
 import type { ConnInfo, Ingest } from './ingest.ts';
 import type { OriginPolicy } from './origin.ts';
+import type { TrustProxy } from './client-ip.ts';
+import { requestContext } from './request-context.ts';
 import type { RejectLog } from './reject-log.ts';
 import { Reply } from './reply.ts';
 
@@ -51,6 +53,8 @@ export interface RouterOptions {
   paths: RelayPaths;
   ingest: Ingest;
   origins: OriginPolicy;
+  /** `TRUST_PROXY`, for requests whose adapter decided no context (request-context.ts). */
+  trust: TrustProxy;
   script: (request: Request) => Promise<Reply>;
   /** The tracker's opt-in chunk, `x.js` beside the collect path (`/u/x.js`). */
   extras: (request: Request) => Promise<Reply>;
@@ -81,14 +85,14 @@ export function createRouter(options: RouterOptions): Router {
       }
       const method = request.method;
       if (route === paths.collect || route === paths.official) {
-        if (method === 'OPTIONS') return origins.preflight(request, url);
+        if (method === 'OPTIONS') return origins.preflight(request, contextOf(request, url, conn));
         if (method !== 'POST') throw methodNotAllowed('POST');
-        return await ingest.collect(request, url, conn, route === paths.official);
+        return await ingest.collect(request, url, contextOf(request, url, conn), conn, route === paths.official);
       }
       if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed('GET');
       if (route === paths.script) return await options.script(request);
       if (route === extrasPath) return await options.extras(request);
-      if (route === paths.pixel) return await ingest.pixel(request, url, conn);
+      if (route === paths.pixel) return await ingest.pixel(request, url, contextOf(request, url, conn));
       if (route === paths.health) return options.health();
       if (route === paths.events) return eventsPage(paths.events, options.mode);
       if (route === `${paths.events}/data`) return eventsData(feed!);
@@ -99,6 +103,9 @@ export function createRouter(options: RouterOptions): Router {
       return refuse(error, route);
     }
   };
+
+  /** Who is asking: as the adapter decided it, or from the socket peer and `TRUST_PROXY`. */
+  const contextOf = (request: Request, url: URL, conn: ConnInfo) => conn.context ?? requestContext(request, url, conn.remoteAddress, options.trust);
 
   /** The one place a failure becomes an answer and a count (adapters call it for what they refuse themselves). */
   const refuse = (error: unknown, route: string): Reply => {

@@ -71,8 +71,9 @@ describe.each(['direct', 'http'] as Mode[])('relay handler (%s)', (mode) => {
       expect(res.headers.getSetCookie()[0]).toMatch(/; Secure$/);
     });
 
-    it('ignores x-forwarded-proto from an untrusted client', async () => {
-      await start();
+    // TRUST_PROXY off, and on but naming another peer: the client's X-Forwarded-Proto is its own word.
+    it.each(['false', '192.0.2.1'])('ignores x-forwarded-proto from an untrusted client (TRUST_PROXY=%s)', async (trust) => {
+      await start({ trustProxy: parseTrustProxy(trust) });
       const res = await post([ev()], { 'x-forwarded-proto': 'https' });
       expect(res.headers.getSetCookie()[0]).not.toMatch(/Secure/);
     });
@@ -245,6 +246,15 @@ describe.each(['direct', 'http'] as Mode[])('relay handler (%s)', (mode) => {
   describe('origins', () => {
     const allowedOrigins = ['https://shop.example'];
 
+    it('refuses a foreign origin with forged X-Forwarded-Host and -Proto from a peer TRUST_PROXY does not name', async () => {
+      // 200 with a Secure cookie before: X-Forwarded-Host/-Proto were believed from any peer once TRUST_PROXY was set.
+      await start({ allowedOrigins: ['https://good.example'], trustProxy: parseTrustProxy('192.0.2.1') });
+      const res = await post([ev()], { origin: 'https://evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' });
+      expect(res.status).toBe(403);
+      expect(res.headers.getSetCookie()).toEqual([]);
+      expect(stored()).toBe(0);
+    });
+
     it('refuses an unknown origin with 403 when ALLOWED_ORIGINS is set', async () => {
       await start({ allowedOrigins });
       const res = await post([ev()], { origin: 'https://evil.example' });
@@ -305,7 +315,8 @@ describe.each(['direct', 'http'] as Mode[])('relay handler (%s)', (mode) => {
     });
 
     it('counts bad bodies too, so a garbage flood ends in 429', async () => {
-      await start({ rateLimit: 1 });
+      // A stopped clock: no refill however slowly a loaded machine sends the 502 requests.
+      await start({ rateLimit: 1, clock: () => 0 });
       const codes = new Set<number>();
       for (let i = 0; i < 502; i++) codes.add((await post('garbage')).status);
       expect([...codes].sort()).toEqual([400, 429]);

@@ -48,8 +48,9 @@ describe.each(['direct', 'http'] as Mode[])('visitor cookie (%s)', (mode) => {
       expect(res.headers.getSetCookie()).toEqual([`__eventn_id=${V}; ${AGE}; Domain=shop.example; Path=/; SameSite=Lax; Secure`]);
     });
 
-    it('ignores X-Forwarded-Host from an untrusted client', async () => {
-      await start();
+    // TRUST_PROXY off, and on but naming another peer than this client (127.0.0.1).
+    it.each(['false', '192.0.2.1'])('ignores X-Forwarded-Host from an untrusted client (TRUST_PROXY=%s)', async (trust) => {
+      await start({ trustProxy: parseTrustProxy(trust) });
       const res = await h.call('/u/e?d=shop.example', { method: 'POST', headers: { host: 'relay.internal', 'x-forwarded-host': 'www.shop.example', 'content-type': 'text/plain' }, body: event() });
       expect(res.headers.getSetCookie()).toEqual([`__eventn_id=${V}; ${AGE}; Path=/; SameSite=Lax`]);
     });
