@@ -12,9 +12,10 @@
  *   owner-<n>.lock             the process that has the directory open             (lock.ts)
  *
  * Who does what: `recovery.ts` rebuilds the ledger on open; `writer.ts` appends with group
- * commit and rotates segments; `reader.ts` hands out batches from the head; this file wires
- * them and acknowledges (checkpoint, then delete spent segments). `ledger.ts` is the state
- * they share.
+ * commit (`active-segment.ts` writes and rotates segments, `outage.ts` refuses appends while
+ * writes fail); `reader.ts` hands out batches from the head; this file wires them and
+ * acknowledges (checkpoint, then delete spent segments). `ledger.ts` is the state they share,
+ * changed only through its named transitions, with its own invariants.
  *
  * Design constraints:
  * - An append resolves only after its data is synced (O_DSYNC writes, or `fdatasync`), and
@@ -23,26 +24,30 @@
  * - Memory does not grow with the backlog: only counts and segment sizes are kept in memory;
  *   records are read from disk when sent.
  *
- * Invariants:
- * 0. One process has the directory open at a time (lock.ts); a second open is refused, and a
+ * Invariants, in order:
+ * 1. One process has the directory open at a time (lock.ts); a second open is refused, and a
  *    lock left by a dead process is taken over. A holder that finds its lock taken over (it
  *    was judged dead from another host) stops writing and acknowledging at once.
- * 1. A record is acknowledged only after its whole line is synced, so after a crash or power
+ * 2. A record is acknowledged only after its whole line is synced, so after a crash or power
  *    cut only an unacknowledged tail can be torn. Recovery cuts it off and logs it.
- * 2. Records are appended in order and handed out in order; the checkpoint only moves forward.
- * 3. Everything before the checkpoint is delivered. A segment is deleted only after the
+ * 3. Records are appended in order and handed out in order; the checkpoint only moves forward.
+ * 4. Everything before the checkpoint is delivered. A segment is deleted only after the
  *    checkpoint moved past it, so a lost or stale checkpoint means re-sending, never losing —
  *    and the upstream de-duplicates re-sent events on `event_id`.
- * 4. Bytes of unsent records, dead letters and bytes being written never exceed `maxBytes`; an
- *    append that would cross it fails whole with `SpoolFullError`, writing nothing. (Dead
- *    letters are kept even past it: they were acknowledged.)
- * 6. Acknowledging never needs free space: the checkpoint is overwritten in place, and spent
- *    segments are deleted. So a full disk drains as the upstream takes events, and a restart
- *    resumes after the last acknowledged batch.
- * 7. While writes fail, every append fails fast with `SpoolUnavailableError` and `health()`
- *    says why; a probe clears it once a new segment can be made again.
  * 5. Between segments' zeros and lines there is no third thing: a line is `<digits>\t<json>\n`
  *    or it is skipped with a warning, never passed on.
+ * 6. Bytes of unsent records, dead letters and bytes being written never exceed `maxBytes`; an
+ *    append that would cross it fails whole with `SpoolFullError`, writing nothing. (Dead
+ *    letters are kept even past it: they were acknowledged.)
+ * 7. Acknowledging never needs free space: the checkpoint is overwritten in place, and spent
+ *    segments are deleted. So a full disk drains as the upstream takes events, and a restart
+ *    resumes after the last acknowledged batch.
+ * 8. While writes fail, every append fails fast with `SpoolUnavailableError` and `health()`
+ *    says why; a probe clears it once a new segment can be made again.
+ *
+ * test/delivery/file-spool/model.test.ts runs the spool against a plain in-memory model
+ * (append, read, ack, dead-letter, crash and reopen): nothing acknowledged is lost, and the
+ * order is kept.
  *
  * @example
  *   const spool = await createFileSpool({ dir: './data/spool', maxBytes: 512 * 1024 * 1024 });
@@ -106,7 +111,7 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
   try {
     checkpoint = await openCheckpoint(checkpointPath);
     ledger = await recover(dir, checkpoint.start, segmentBytes, log);
-    ledger.deadLetterBytes = await deadLetterSize(deadLetterPath);
+    ledger.deadLettersAre(await deadLetterSize(deadLetterPath));
     const io = { ...nodeIo, ...options.io };
     writer = await createWriter({ dir, ledger, segmentBytes, maxBytes: options.maxBytes ?? Infinity, now, log, io, retryMs: options.retryMs ?? 1000 });
   } catch (error) {
@@ -142,30 +147,25 @@ export async function createFileSpool(options: FileSpoolOptions): Promise<FileSp
     async ack(raw) {
       const cursor = raw as Cursor;
       if (lost) return; // the checkpoint is the new holder's now; what was sent is re-sent, never lost
-      ledger.head = { segment: cursor.segment, offset: cursor.offset };
-      ledger.depth = Math.max(0, ledger.depth - cursor.count);
-      ledger.bytes = Math.max(0, ledger.bytes - cursor.bytes);
+      ledger.acknowledged(cursor, cursor.count, cursor.bytes, cursor.nextAt);
       await checkpoint.write(ledger.head);
-      // Spent segments: everything before the head's segment is delivered (invariant 3).
-      for (const segment of [...ledger.sizes.keys()]) {
-        if (segment >= ledger.head.segment) continue;
-        ledger.sizes.delete(segment);
+      // Spent segments: everything before the head's segment is delivered (invariant 4).
+      for (const segment of ledger.spent()) {
+        ledger.released(segment);
         await reader.release(segment);
         await unlink(segPath(dir, segment)).catch(() => {});
       }
-      if (ledger.depth === 0) ledger.oldestAt = undefined;
-      else if (cursor.nextAt !== undefined) ledger.oldestAt = cursor.nextAt;
-      else ledger.oldestAt = await reader.headArrival();
+      if (ledger.depth > 0 && cursor.nextAt === undefined) ledger.oldestIs(await reader.headArrival());
     },
 
     async deadLetter(record, reason) {
       // Kept even over the cap: they were acknowledged. The cap then holds new appends back.
-      ledger.deadLetterBytes += await appendDeadLetter(deadLetterPath, now(), record, reason);
+      ledger.deadLettered(await appendDeadLetter(deadLetterPath, now(), record, reason));
     },
 
     async resendDeadLetters(match) {
       const result = await resendDeadLetters(writer, deadLetterPath, match);
-      ledger.deadLetterBytes = await deadLetterSize(deadLetterPath);
+      ledger.deadLettersAre(await deadLetterSize(deadLetterPath));
       return result;
     },
 

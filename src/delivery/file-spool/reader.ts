@@ -41,7 +41,7 @@ export function createReader(dir: string, ledger: Ledger, log: Logger): SegmentR
     const at = firstUnsent(ledger);
     const { segment } = at;
     let { offset } = at;
-    const committed = ledger.sizes.get(segment) ?? 0;
+    const committed = ledger.size(segment);
     if (offset >= committed || ledger.depth === 0) return null;
     const fh = await readerFor(segment);
     let want: number = Math.min(committed - offset, maxBatchBytes + maxRecords * 16 + 70_000);
@@ -81,7 +81,7 @@ export function createReader(dir: string, ledger: Ledger, log: Logger): SegmentR
       if (records.length === 0) {
         // Only unreadable lines so far: move the head past them so they never block delivery.
         offset += pos;
-        ledger.head = { segment, offset };
+        ledger.skipped({ segment, offset });
         // The rest of this segment was unreadable; later segments may still hold records.
         if (offset >= committed) return read(maxRecords, maxBatchBytes);
         want = Math.min(committed - offset, want);
@@ -97,7 +97,7 @@ export function createReader(dir: string, ledger: Ledger, log: Logger): SegmentR
     read,
     async headArrival() {
       const { segment, offset } = firstUnsent(ledger);
-      if (offset >= (ledger.sizes.get(segment) ?? 0)) return undefined;
+      if (offset >= ledger.size(segment)) return undefined;
       const fh = await readerFor(segment);
       const buf = Buffer.alloc(20);
       const { bytesRead } = await fh.read(buf, 0, 20, offset);

@@ -5,7 +5,7 @@
  */
 import { open, readFile, unlink } from 'node:fs/promises';
 import type { Logger } from '../log.ts';
-import type { Ledger, Position } from './ledger.ts';
+import { createLedger, type Ledger, type Position } from './ledger.ts';
 import { arrivalEnd, listSegments, NL, segPath } from './segment.ts';
 
 export async function recover(dir: string, checkpoint: Position, segmentBytes: number, log: Logger): Promise<Ledger> {
@@ -48,7 +48,7 @@ export async function recover(dir: string, checkpoint: Position, segmentBytes: n
   let current = Math.max(head.segment, ...sizes.keys());
   if ((sizes.get(current) ?? 0) >= segmentBytes) current++;
   if (depth > 0) log.info('spool resumed', { depth, bytes, from: head });
-  return { head, sizes, current, depth, bytes, oldestAt, deadLetterBytes: 0 };
+  return createLedger({ head, sizes, current, depth, bytes, oldestAt, deadLetterBytes: 0 });
 }
 
 /**
