@@ -147,7 +147,7 @@ if (Object.keys(present).length) {
 // swapped for the package's (src/browser/): config.ts (settings from `usermavenClient(options)`
 // instead of the tag's data-* attributes) and chunk.ts (the opt-in features by `import()`
 // instead of x.js). React and Next.js stay the app's.
-const packageEntries = { browser: 'src/browser/index.ts', react: 'src/react/index.ts', next: 'src/next/index.ts' };
+const packageEntries = { browser: 'src/browser/index.ts', react: 'src/react/index.ts', next: 'src/next/index.ts', 'next-server': 'src/next/server.ts' };
 const trackerForPackages = {
   name: 'tracker-for-packages',
   setup(b) {

@@ -7,6 +7,8 @@
 import { createElement, type ReactNode } from 'react';
 import { renderToString } from 'react-dom/server';
 import { NextRequest, NextResponse } from 'next/server';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { COOKIE_MAX_AGE_S, UUID_RE, visitorCookie } from '../../src/shared/visitor-id.ts';
 import { buildIfStale } from '../support/cli-process.mjs';
@@ -38,6 +40,22 @@ describe('exports', () => {
     const client = browser['usermavenClient'](options);
     expect(METHODS.filter((m) => typeof client[m] != 'function')).toEqual([]);
   });
+});
+
+it("umbeacon/next under the react-server condition (Next's proxy, Server Components): middlewareEnv and a null createClient, without React", async () => {
+  const exports = JSON.parse(readFileSync('package.json', 'utf8')).exports['./next'];
+  expect(Object.keys(exports)).toEqual(['types', 'react-server', 'default']);
+  const server = (await import(`../../${exports['react-server']}`)) as Mod;
+  expect(Object.keys(server).sort()).toEqual(['createClient', 'middlewareEnv']);
+  expect(server['createClient']({ key: 'k' })).toBeNull();
+  // Next refuses React's client APIs (createContext, hooks) in that graph: nothing may import React.
+  const graph = (file: string, seen = new Set<string>()): string[] => {
+    if (seen.has(file)) return [];
+    seen.add(file);
+    const src = readFileSync(file, 'utf8');
+    return [src, ...[...src.matchAll(/from\s*"(\.\/[^"]+)"/g)].flatMap((m) => graph(join(dirname(file), m[1]!), seen))];
+  };
+  expect(graph(exports['react-server']).filter((src) => /from\s*"react"/.test(src))).toEqual([]);
 });
 
 describe('on a server (no window)', () => {

@@ -1,17 +1,14 @@
-// The root layout: the usermaven stub first (so calls made before u.js loads are queued),
-// then the tracker, served by the relay's catch-all route from this app's own origin.
-import Script from 'next/script';
+// The root layout of the App Router: every page inside the analytics provider (providers.tsx).
+// The relay runs in this same server (the catch-all route app/u/[...path]), so events are
+// first-party; the Pages Router pages (pages/) get the same provider in pages/_app.tsx.
 import type { ReactNode } from 'react';
+import { Analytics } from './providers';
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
       <body>
-        <Script id="um-stub" strategy="beforeInteractive">
-          {`window.usermaven=window.usermaven||function(){(window.usermavenQ=window.usermavenQ||[]).push(arguments)}`}
-        </Script>
-        <Script src="/u/s.js" strategy="afterInteractive" />
-        {children}
+        <Analytics>{children}</Analytics>
       </body>
     </html>
   );
