@@ -18,7 +18,7 @@ import { Reply, toResponse } from '../relay/reply.ts';
 import { requestContext } from '../relay/request-context.ts';
 import { ConfigError } from '../relay/settings.ts';
 import { createJsonLogger, type Logger } from '../delivery/log.ts';
-import { createUpstream, type Upstream } from '../delivery/upstream.ts';
+import { createUpstream, s2sEndpoint, type Upstream } from '../delivery/upstream.ts';
 import type { Env, MessageBatch } from './bindings.ts';
 import { consumeBatch } from './consumer.ts';
 import { createQueueSpool } from './queue-spool.ts';
@@ -55,6 +55,8 @@ function isolateFor(env: Env): Isolate {
   isolate = { settings: null, problem: null, fetchProblem: null, logger, relay: null };
   try {
     isolate.settings = readSettings(env);
+    // The Node relay's `listening` line, once per isolate: where its consumer posts (never the token).
+    logger.info('listening', { mode: 'edge', upstream: s2sEndpoint(isolate.settings.upstreamUrl) });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     isolate.problem = error;

@@ -17,8 +17,18 @@ import { createRedactor } from './redact.ts';
 export const DEFAULT_UPSTREAM_URL = 'https://events.usermaven.com';
 export const S2S_PATH = '/api/v1/s2s/event';
 
+/**
+ * The s2s endpoint under `base`, without the token (safe to log). A path in `base` is a prefix:
+ * an egress proxy at `https://proxy.example/usermaven` gets
+ * `https://proxy.example/usermaven/api/v1/s2s/event`.
+ */
+export function s2sEndpoint(base: string = DEFAULT_UPSTREAM_URL): string {
+  const url = new URL(base);
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}${S2S_PATH}`;
+}
+
 export interface UpstreamOptions {
-  /** Base URL, e.g. `https://events.usermaven.com`. Fixed by configuration, never by a client. */
+  /** Base URL, e.g. `https://events.usermaven.com` (a path is a prefix). Fixed by configuration, never by a client. */
   url?: string;
   apiKey: string;
   serverToken: string;
@@ -75,7 +85,7 @@ export interface Upstream {
 
 export function createUpstream(options: UpstreamOptions): Upstream {
   const base = new URL(options.url ?? DEFAULT_UPSTREAM_URL);
-  const target = new URL(S2S_PATH, base);
+  const target = new URL(s2sEndpoint(base.href));
   target.searchParams.set('token', `${options.apiKey}.${options.serverToken}`);
   const href = target.href;
   const doFetch = options.fetch ?? fetch;

@@ -14,7 +14,7 @@ import { createEventFeed, type EventFeed } from '../relay/feed.ts';
 import { createForwarder, type Forwarder, type ForwarderOptions } from '../delivery/forwarder.ts';
 import { createRelay, DEFAULT_PATHS, type RelayHandler, type RelayPaths } from '../relay/handler.ts';
 import { createJsonLogger, type Logger } from '../delivery/log.ts';
-import { createUpstream, DEFAULT_UPSTREAM_URL } from '../delivery/upstream.ts';
+import { createUpstream, DEFAULT_UPSTREAM_URL, s2sEndpoint } from '../delivery/upstream.ts';
 import { refuseOverlap, type RelayConfig } from './config.ts';
 import { createFileSpool, type FileSpool, type FileSpoolOptions } from '../delivery/file-spool/index.ts';
 import { createLocalStore, readRecent } from './local-store.ts';
@@ -210,7 +210,7 @@ export async function startRelayServer(options: StartOptions = {}): Promise<Rela
   logger.info('listening', {
     url,
     mode,
-    upstream: mode === 'upstream' ? new URL(config.upstreamUrl).host : 'local',
+    upstream: mode === 'upstream' ? s2sEndpoint(config.upstreamUrl) : 'local',
     dataDir: config.dataDir,
     siteDir: config.siteDir,
     spoolDepth: spool.stats().depth,

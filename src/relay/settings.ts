@@ -5,7 +5,7 @@
  * setting and the reason, and never echoing the server token.
  */
 import { DEFAULT_PATHS, type RelayPaths } from './handler.ts';
-import { redact } from '../delivery/upstream.ts';
+import { redact, S2S_PATH } from '../delivery/upstream.ts';
 import { normalizeDomain } from '../shared/visitor-id.ts';
 
 export class ConfigError extends Error {
@@ -21,7 +21,10 @@ export function checkCredentials(apiKey: string | undefined, serverToken: string
   if (serverToken && /[\s?&#]/.test(serverToken)) throw new ConfigError('USERMAVEN_SERVER_TOKEN', 'holds whitespace or URL delimiters; copy it again from Usermaven');
 }
 
-/** `USERMAVEN_URL` as a plain base URL (`https://host[:port]`); the s2s path is fixed elsewhere. */
+/**
+ * `USERMAVEN_URL` as a plain base URL, `https://host[:port][/prefix]`: a path is kept as a
+ * prefix of the s2s path (an egress proxy), which `s2sEndpoint` appends.
+ */
 export function parseUpstreamUrl(raw: string, serverToken: string | undefined): string {
   let upstream: URL;
   try {
@@ -32,9 +35,12 @@ export function parseUpstreamUrl(raw: string, serverToken: string | undefined): 
     throw new ConfigError('USERMAVEN_URL', `"${shown}" is not a URL`);
   }
   if (upstream.protocol !== 'https:' && upstream.protocol !== 'http:') throw new ConfigError('USERMAVEN_URL', 'must be an http(s) URL');
-  if (upstream.search || upstream.username || upstream.password) throw new ConfigError('USERMAVEN_URL', 'must be a plain base URL (no query or credentials); the token is added by the relay');
-  // Base URL only; the s2s path is fixed (src/delivery/upstream.ts), so no client can redirect it.
-  return `${upstream.protocol}//${upstream.host}`;
+  if (upstream.search || upstream.hash || upstream.username || upstream.password) throw new ConfigError('USERMAVEN_URL', 'must be a plain base URL (no query, fragment or credentials); the token is added by the relay');
+  const prefix = upstream.pathname.replace(/\/+$/, '');
+  // The whole endpoint pasted from Usermaven's docs would be posted to .../api/v1/s2s/event/api/v1/s2s/event.
+  if (prefix.endsWith(S2S_PATH)) throw new ConfigError('USERMAVEN_URL', `names the endpoint itself; give its base (without ${S2S_PATH}), which the relay appends`);
+  // Fixed by configuration; the s2s path is appended in src/delivery/upstream.ts, so no client can redirect it.
+  return `${upstream.protocol}//${upstream.host}${prefix}`;
 }
 
 /** `ALLOWED_ORIGINS`: comma-separated origins like `https://example.com`. */

@@ -23,8 +23,13 @@ describe('Worker settings', () => {
     expect(s.paths.collect).toBe('/in');
   });
 
+  it('keeps the path of USERMAVEN_URL as a prefix (an egress proxy)', () => {
+    expect(readSettings({ USERMAVEN_API_KEY: 'key', USERMAVEN_URL: 'https://proxy.example/usermaven/' }).upstreamUrl).toBe('https://proxy.example/usermaven');
+  });
+
   it.each([
     ['USERMAVEN_URL', { USERMAVEN_URL: 'ftp://x' }],
+    ['USERMAVEN_URL', { USERMAVEN_URL: 'https://events.usermaven.com/api/v1/s2s/event' }],
     ['USERMAVEN_URL', { USERMAVEN_URL: 'https://x.test/?token=k.SECRET-TOKEN', USERMAVEN_SERVER_TOKEN: 'SECRET-TOKEN' }],
     ['USERMAVEN_API_KEY', { USERMAVEN_API_KEY: 'has space' }],
     ['USERMAVEN_SERVER_TOKEN', { USERMAVEN_SERVER_TOKEN: 'a b' }],

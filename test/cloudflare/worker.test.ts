@@ -5,6 +5,7 @@
  * rests on Cloudflare's documentation (a send resolves once the message is persisted).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeUpstream } from '../support/fake-upstream.ts';
 import { startEdge, type Edge } from './support/edge.ts';
 
 let edge: Edge | undefined;
@@ -123,6 +124,22 @@ describe('Worker under Miniflare', () => {
     const [sent] = edge.upstream.events;
     expect(sent).toMatchObject({ api_key: edge.upstream.apiKey, source_ip: '203.0.113.7' });
     expect(sent).not.toHaveProperty('token');
+  });
+
+  it('posts under the path of a USERMAVEN_URL that has one (an egress proxy), and logs the full endpoint', async () => {
+    const proxy = await startFakeUpstream({ prefix: '/usermaven' });
+    try {
+      edge = await startEdge({ upstream: proxy });
+      expect((await post(edge.url, [event('proxied')])).status).toBe(200);
+      await edge.waitFor(() => proxy.eventIds().has('proxied'));
+      expect(proxy.accepted().map((q) => q.path)).toEqual(['/usermaven/api/v1/s2s/event']);
+      expect(edge.lines().find((l) => l['msg'] === 'listening')).toMatchObject({ mode: 'edge', upstream: `${proxy.url}/api/v1/s2s/event` });
+      expect(edge.output().join('\n')).not.toContain(proxy.serverToken);
+    } finally {
+      await edge?.close();
+      edge = undefined;
+      await proxy.close();
+    }
   });
 
   it('holds events back, not loses them, while the consumer has no token', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, createUpstream, isRetryableStatus, parseRetryAfter, redact } from '../../src/delivery/upstream.ts';
+import { backoffMs, createUpstream, isRetryableStatus, parseRetryAfter, redact, s2sEndpoint } from '../../src/delivery/upstream.ts';
 
 const secret = 's3cr3t-server-token';
 
@@ -20,6 +20,19 @@ describe('createUpstream', () => {
     expect(f.calls[0]?.url).toBe(`https://um.example/api/v1/s2s/event?token=key1.${secret}`);
     expect(f.calls[0]?.body).toBe('[{"event_type":"a"}]');
     expect(up.host).toBe('um.example');
+  });
+
+  it.each([
+    ['https://proxy.example/usermaven', 'https://proxy.example/usermaven/api/v1/s2s/event'],
+    ['https://proxy.example/usermaven/', 'https://proxy.example/usermaven/api/v1/s2s/event'],
+    ['https://proxy.example/a/b', 'https://proxy.example/a/b/api/v1/s2s/event'],
+    ['https://um.example/', 'https://um.example/api/v1/s2s/event'],
+    ['http://127.0.0.1:8081', 'http://127.0.0.1:8081/api/v1/s2s/event'],
+  ])('posts under the path of %s as a prefix (an egress proxy)', async (url, endpoint) => {
+    const f = fakeFetch(() => new Response('{"status":"ok"}'));
+    await createUpstream({ url, apiKey: 'key1', serverToken: secret, fetch: f.fn }).send('[]');
+    expect(f.calls[0]?.url).toBe(`${endpoint}?token=key1.${secret}`);
+    expect(s2sEndpoint(url)).toBe(endpoint);
   });
 
   it.each([

@@ -81,6 +81,29 @@ describe('startRelayServer', () => {
     expect(line).toMatchObject({ level: 'info', msg: 'listening', url: r.url, mode: 'upstream' });
   });
 
+  it('says the full upstream endpoint in the listening line, never the token', async () => {
+    await start();
+    const line = JSON.parse(logs[0]!) as Record<string, unknown>;
+    expect(line['upstream']).toBe(`${up.url}/api/v1/s2s/event`);
+    expect(logs[0]).not.toContain(TOKEN);
+  });
+
+  it('posts under the path of a USERMAVEN_URL that has one (an egress proxy), and says so', async () => {
+    const proxy = await startFakeUpstream({ apiKey: KEY, serverToken: TOKEN, prefix: '/usermaven' });
+    try {
+      const r = await start({ upstreamUrl: loadConfig({ SITE_DIR: siteDir, USERMAVEN_URL: `${proxy.url}/` }).upstreamUrl });
+      expect((JSON.parse(logs[0]!) as Record<string, unknown>)['upstream']).toBe(`${proxy.url}/api/v1/s2s/event`);
+      const sent = ids(3);
+      expect((await post(r, sent)).status).toBe(200);
+      await proxy.waitFor((u) => sent.every((id) => u.eventIds().has(id)));
+      expect(proxy.accepted().map((q) => q.path)).toEqual(['/usermaven/api/v1/s2s/event']);
+    } finally {
+      await relay?.close({ drainMs: 0 });
+      relay = undefined;
+      await proxy.close();
+    }
+  });
+
   it('lets go of DATA_DIR when it cannot listen, so the next try can have it', async () => {
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
@@ -358,6 +381,8 @@ describe('loadConfig', () => {
     [{ USERMAVEN_URL: 'events.usermaven.com' }, /^USERMAVEN_URL: "events.usermaven.com" is not a URL/],
     [{ USERMAVEN_URL: 'ftp://x.example' }, /^USERMAVEN_URL: must be an http/],
     [{ USERMAVEN_URL: 'https://x.example/?token=a' }, /^USERMAVEN_URL: must be a plain base URL/],
+    [{ USERMAVEN_URL: 'https://x.example/#a' }, /^USERMAVEN_URL: must be a plain base URL/],
+    [{ USERMAVEN_URL: 'https://events.usermaven.com/api/v1/s2s/event' }, /^USERMAVEN_URL: names the endpoint itself; give its base \(without \/api\/v1\/s2s\/event\)/],
     [{ SITE_DIR: '/nonexistent/site' }, /^SITE_DIR: \/nonexistent\/site is not a directory/],
     [{ TRUST_PROXY: 'true' }, /^TRUST_PROXY: TRUST_PROXY=true would believe any forged/],
     [{ TRUST_PROXY: 'banana' }, /^TRUST_PROXY: "banana\/32" is not/],

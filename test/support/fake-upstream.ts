@@ -46,7 +46,7 @@ export interface FailOptions {
 }
 
 export interface FakeUpstream {
-  /** Base URL to configure as `USERMAVEN_URL`, e.g. `http://127.0.0.1:41234`. */
+  /** Base URL to configure as `USERMAVEN_URL`, e.g. `http://127.0.0.1:41234` (with the prefix, if any). */
   readonly url: string;
   readonly apiKey: string;
   readonly serverToken: string;
@@ -83,7 +83,12 @@ export interface FakeUpstream {
 
 export const S2S_PATH = '/api/v1/s2s/event';
 
-export async function startFakeUpstream(options: { apiKey?: string; serverToken?: string } = {}): Promise<FakeUpstream> {
+/**
+ * `prefix` (e.g. `/usermaven`) serves the API under a path, as an egress proxy in front of
+ * Usermaven does: `url` then ends with it, and only `${prefix}/api/v1/s2s/event` is the API.
+ */
+export async function startFakeUpstream(options: { apiKey?: string; serverToken?: string; prefix?: string } = {}): Promise<FakeUpstream> {
+  const endpoint = (options.prefix ?? '') + S2S_PATH;
   const apiKey = options.apiKey ?? 'test-key';
   const serverToken = options.serverToken ?? 'test-server-token';
   const events: Record<string, unknown>[] = [];
@@ -140,13 +145,13 @@ export async function startFakeUpstream(options: { apiKey?: string; serverToken?
           return;
         }
         if (record.path === '/moved') return answer(200, { status: 'ok' });
-        if (redirecting && record.path === S2S_PATH) {
+        if (redirecting && record.path === endpoint) {
           const { status } = redirecting;
           if (--redirecting.remaining <= 0) redirecting = null;
           const search = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
           return answer(status, { status: 'moved' }, { location: `http://127.0.0.1:${port}/moved${search}` });
         }
-        if (record.method !== 'POST' || record.path !== S2S_PATH) return answer(404, { status: 'error', message: 'not found' });
+        if (record.method !== 'POST' || record.path !== endpoint) return answer(404, { status: 'error', message: 'not found' });
         if (record.token !== `${apiKey}.${serverToken}`) return answer(401, { status: 'error', message: 'invalid token' });
         const parsed = parseEvents(record.body);
         if (typeof parsed === 'string') return answer(400, { status: 'error', message: parsed });
@@ -174,7 +179,7 @@ export async function startFakeUpstream(options: { apiKey?: string; serverToken?
   const { port } = server.address() as AddressInfo;
 
   const upstream: FakeUpstream = {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}${options.prefix ?? ''}`,
     apiKey,
     serverToken,
     events,
