@@ -192,10 +192,30 @@ if (Object.values(packageEntries).every((f) => existsSync(f))) {
   }
 }
 
+/**
+ * A tracker script as the relay sends it (src/relay-node/precompress.ts, from the Node build
+ * above): Brotli, and zopfli's gzip for browsers without it. Made once per build.
+ */
+const served = new Map();
+async function servedBytes(file) {
+  if (!existsSync(file) || !existsSync('dist/node.js')) return null;
+  if (!served.has(file)) {
+    const { precompress } = await import('./dist/node.js');
+    served.set(file, await precompress(readFileSync(file, 'utf8')));
+  }
+  return served.get(file);
+}
+
 // The Worker (src/cloudflare/worker.ts): one ES module for workerd, the runtime of Cloudflare
 // Workers, with the tracker inlined (a Worker has no file system to read public/u.js from).
 // Platform "neutral": nothing Node-specific may creep in, which the build would refuse.
 if (existsSync('src/cloudflare/worker.ts') && existsSync('public/u.js')) {
+  // The scripts' Brotli and zopfli gzip bytes, made here once (a Worker has neither encoder):
+  // the Worker serves them as they are while its collect path is the default one.
+  const encoded = async (file) => {
+    const made = await servedBytes(file);
+    return made && Object.fromEntries(Object.entries(made).map(([coding, bytes]) => [coding, Buffer.from(bytes).toString('base64')]));
+  };
   await build({
     entryPoints: ['src/cloudflare/worker.ts'],
     outfile: 'dist/cloudflare/worker.js',
@@ -206,6 +226,8 @@ if (existsSync('src/cloudflare/worker.ts') && existsSync('public/u.js')) {
     define: {
       UMBEACON_TRACKER: JSON.stringify(readFileSync('public/u.js', 'utf8')),
       UMBEACON_EXTRAS: JSON.stringify(existsSync('public/u/x.js') ? readFileSync('public/u/x.js', 'utf8') : null),
+      UMBEACON_TRACKER_ENCODED: JSON.stringify(await encoded('public/u.js')),
+      UMBEACON_EXTRAS_ENCODED: JSON.stringify(await encoded('public/u/x.js')),
     },
     logLevel: 'warning',
   });
@@ -221,12 +243,19 @@ function sizes(file) {
   };
 }
 
+
 const pad = (s, n) => String(s).padStart(n);
 const width = Math.max(18, ...outputs.map((f) => f.length + 2));
 console.log(`${'output'.padEnd(width)}${pad('raw', 9)}${pad('gzip', 9)}${pad('brotli', 9)}`);
 for (const file of outputs) {
   const s = sizes(file);
   console.log(`${file.padEnd(width)}${pad(s.raw, 9)}${pad(s.gzip, 9)}${pad(s.brotli, 9)}`);
+}
+
+// Bytes on the wire for the tracker scripts; the budgets stay on gzip -9, the measure of record.
+for (const { out } of trackerScripts) {
+  const made = await servedBytes(out);
+  if (made) console.log(`served ${out}: br ${made.br.length} B, gzip (zopfli) ${made.gzip.length} B`);
 }
 
 if (args.has('--check-size')) {

@@ -16,6 +16,7 @@ import { errorResponse, RelayError } from '../relay/errors.ts';
 import { trustNothing } from '../relay/client-ip.ts';
 import { Reply, toResponse } from '../relay/reply.ts';
 import { requestContext } from '../relay/request-context.ts';
+import { CODINGS, gzipByStream, type Coding, type Encodings } from '../relay/script.ts';
 import { ConfigError } from '../relay/settings.ts';
 import { createJsonLogger, type Logger } from '../delivery/log.ts';
 import { createUpstream, s2sEndpoint, type Upstream } from '../delivery/upstream.ts';
@@ -30,6 +31,28 @@ const tracker = typeof UMBEACON_TRACKER === 'string' ? UMBEACON_TRACKER : null;
 /** The tracker's opt-in features (public/u/x.js, served at /u/x.js), inlined by build.mjs. */
 declare const UMBEACON_EXTRAS: string | null | undefined;
 const extras = typeof UMBEACON_EXTRAS === 'string' ? UMBEACON_EXTRAS : null;
+/** Both scripts in Brotli and zopfli gzip (base64), made by build.mjs: a Worker has neither encoder. */
+declare const UMBEACON_TRACKER_ENCODED: Partial<Record<Coding, string>> | null | undefined;
+declare const UMBEACON_EXTRAS_ENCODED: Partial<Record<Coding, string>> | null | undefined;
+const builtBytes = new Map<string | null, Partial<Record<Coding, string>> | null | undefined>([
+  [tracker, typeof UMBEACON_TRACKER_ENCODED === 'object' ? UMBEACON_TRACKER_ENCODED : null],
+  [extras, typeof UMBEACON_EXTRAS_ENCODED === 'object' ? UMBEACON_EXTRAS_ENCODED : null],
+]);
+
+/**
+ * The build's bytes for a body it made them for; a body the relay rewrote (a `COLLECT_PATH`
+ * other than /u/e) is gzipped here once instead, by CompressionStream.
+ */
+function precompress(body: string): Encodings | Promise<Encodings> {
+  const built = builtBytes.get(body);
+  if (!built) return gzipByStream(body);
+  const out: Encodings = {};
+  for (const coding of CODINGS) {
+    const base64 = built[coding];
+    if (base64) out[coding] = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  }
+  return out;
+}
 
 interface Isolate {
   settings: EdgeSettings | null;
@@ -76,6 +99,7 @@ function relayFor(env: Env, isolate: Isolate): RelayHandler {
     apiKey,
     script: () => tracker,
     extras: () => extras,
+    precompress,
     paths: settings.paths,
     allowedOrigins: settings.allowedOrigins,
     cookieDomain: settings.cookieDomain,
@@ -109,7 +133,7 @@ async function fetchHandler(request: Request, env: Env): Promise<Response> {
   const remoteAddress = request.headers.get('cf-connecting-ip') ?? undefined;
   const url = new URL(request.url);
   const context = requestContext(request, url, remoteAddress, trustNothing);
-  return toWorkerResponse(await relay.reply(withoutForwardedFor(request), { remoteAddress, url, context }));
+  return toWorkerResponse(await relay.reply(withClientAcceptEncoding(withoutForwardedFor(request)), { remoteAddress, url, context }));
 }
 
 async function queueHandler(batch: MessageBatch, env: Env): Promise<void> {
@@ -150,6 +174,22 @@ function toWorkerResponse(answer: Reply | Response): Response {
   const headers = new Headers(answer.headers);
   for (const cookie of answer.cookies) headers.append('set-cookie', cookie);
   return new Response(answer.body as BodyInit | null, { status: answer.status, headers, encodeBody: 'manual' } as ResponseInit);
+}
+
+/**
+ * Cloudflare hands a Worker `Accept-Encoding: br, gzip` whatever the browser sent, keeps the
+ * browser's own in `request.cf.clientAcceptEncoding`, and re-encodes a response the browser
+ * cannot take (Workers runtime API "Request", `cf` properties). The tracker's bytes are
+ * chosen for the browser's header, so the front line passes them on as they are: Brotli where
+ * the browser takes it, the build's zopfli gzip where it takes only gzip.
+ */
+function withClientAcceptEncoding(request: Request): Request {
+  const original = (request as Request & { cf?: { clientAcceptEncoding?: unknown } }).cf?.clientAcceptEncoding;
+  if ((request.method !== 'GET' && request.method !== 'HEAD') || typeof original !== 'string') return request;
+  if (original === request.headers.get('accept-encoding')) return request;
+  const headers = new Headers(request.headers);
+  headers.set('accept-encoding', original);
+  return new Request(request, { headers });
 }
 
 function withoutForwardedFor(request: Request): Request {

@@ -14,3 +14,4 @@ export { toNodeListener, toConnectMiddleware, type WebHandler } from './node-ada
 export { loadConfig, ConfigError, SETTINGS, type RelayConfig } from './config.ts';
 export { serveStatic } from './static-files.ts';
 export { createLocalStore } from './local-store.ts';
+export { precompress } from './precompress.ts';

@@ -24,6 +24,7 @@ import { toNodeListener } from './node-adapter.ts';
 /** The most a client may take to send its headers (REQUEST_TIMEOUT_MS still bounds the whole request). */
 const HEADERS_TIMEOUT_MS = 10_000;
 import { serveStatic } from './static-files.ts';
+import { precompress } from './precompress.ts';
 
 export interface StartOptions extends Partial<Omit<RelayConfig, 'paths'>> {
   /** Route paths; unset ones keep their defaults. */
@@ -127,6 +128,7 @@ export async function createRelayStack(options: StartOptions = {}): Promise<Rela
     forwarderStatus: forwarder.status,
     script: scriptLoader(options.scriptFile ?? findTrackerFile(), logger),
     extras: scriptLoader(join(dirname(options.scriptFile ?? findTrackerFile()), 'u/x.js'), logger),
+    precompress,
     paths: config.paths,
     allowedOrigins: config.allowedOrigins,
     cookieDomain: config.cookieDomain,

@@ -19,7 +19,7 @@ import { monotonic } from './rate-limit.ts';
 import { createRejectLog } from './reject-log.ts';
 import { toResponse, type Reply } from './reply.ts';
 import { createRouter, DEFAULT_PATHS, type RelayPaths } from './routes.ts';
-import { createScriptServer, scriptReply } from './script.ts';
+import { createScriptServer, scriptReply, type Precompress } from './script.ts';
 import type { Spool } from '../delivery/spool.ts';
 
 export { DEFAULT_PATHS, type RelayPaths, type ConnInfo };
@@ -43,6 +43,12 @@ export interface RelayOptions {
    * collect path (`/u/x.js`) on pages that turn one on; null when not built.
    */
   extras?: () => string | null | Promise<string | null>;
+  /**
+   * Compresses each script body once, when it is loaded (src/relay/script.ts): Brotli and
+   * zopfli gzip on Node (src/relay-node/precompress.ts), build-time bytes in the Worker.
+   * Default: gzip by CompressionStream.
+   */
+  precompress?: Precompress;
   paths?: Partial<RelayPaths>;
   /**
    * `Domain` of the visitor cookie the relay sets (`example.com`), for requests to that host or
@@ -141,9 +147,12 @@ export function createRelay(options: RelayOptions): RelayHandler {
     onRefused: (code, route, message) => rejects.count(code, route, 400, message),
   });
   const script = options.script
-    ? createScriptServer(options.script, paths.collect, () => log.warn('tracker has no "/u/e" literal to rewrite; it will post to /u/e', { collect: paths.collect }))
+    ? createScriptServer(options.script, paths.collect, {
+        onMissingLiteral: () => log.warn('tracker has no "/u/e" literal to rewrite; it will post to /u/e', { collect: paths.collect }),
+        ...(options.precompress ? { precompress: options.precompress } : {}),
+      })
     : null;
-  const extras = options.extras ? createScriptServer(options.extras, '/u/e') : null;
+  const extras = options.extras ? createScriptServer(options.extras, '/u/e', options.precompress ? { precompress: options.precompress } : {}) : null;
   const health = { spool: options.spool, forwarderStatus: options.forwarderStatus, mode, upstreamHost: options.upstreamHost, rejects: rejects.totals, now };
   const router = createRouter({
     paths,

@@ -8,6 +8,8 @@
  * Node and in the umbeacon-dead-letters queue at the edge.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import zlib, { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +17,7 @@ import { startRelayServer } from '../../src/relay-node/server.ts';
 import { startEdge } from '../cloudflare/support/edge.ts';
 import { buildIfStale } from '../support/cli-process.mjs';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.ts';
+import type { Coding } from '../../src/relay/script.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -87,10 +90,22 @@ const targets: [string, (upstream: FakeUpstream, settings?: Settings) => Promise
 ];
 
 const anon = () => crypto.randomUUID();
+/** A GET whose body is the bytes on the wire (fetch would decode them). */
+const rawGet = (url: string, headers: Record<string, string>) =>
+  new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+    httpRequest(url, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    })
+      .on('error', reject)
+      .end();
+  });
 const post = (url: string, body: unknown, headers: Record<string, string> = {}, path = '/u/e') =>
   fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'text/plain', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 
-describe.each(targets)('%s', (_, start) => {
+describe.each(targets)('%s', (target, start) => {
   let upstream: FakeUpstream;
   let relay: Target;
   const responses: string[] = [];
@@ -246,6 +261,64 @@ describe.each(targets)('%s', (_, start) => {
       expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
       await upstream.waitFor((u) => u.eventIds().has('f-1-399'));
       expect(upstream.events.filter((e) => String(e['event_id']).startsWith('f-2-'))).toEqual([]);
+    });
+  });
+
+  describe('the tracker scripts on the wire', () => {
+    // RFC 9110 §12.5.3. At the edge the front line has the last word (it re-encodes what the
+    // browser cannot take; Miniflare emulates it), so these are the cases where every reading
+    // agrees; a browser's full header is checked on its own below.
+    const cases: [string, string | null, Coding | null][] = [
+      ['Brotli', 'br', 'br'],
+      ['Brotli beside codings the relay does not make', 'deflate, br', 'br'],
+      ['gzip only', 'gzip, deflate', 'gzip'],
+      ['Brotli refused with q=0', 'br;q=0, gzip', 'gzip'],
+      ['gzip preferred by weight', 'br;q=0.5, gzip;q=0.9', 'gzip'],
+      ['identity only', 'identity', null],
+      ['no Accept-Encoding', null, null],
+    ];
+    const decode = { br: brotliDecompressSync, gzip: gunzipSync };
+
+    describe.each(['public/u.js', 'public/u/x.js'])('%s', (file) => {
+      const path = file.replace(/^public/, '');
+      const source = () => readFileSync(join(ROOT, file), 'utf8');
+
+      it.each(cases)('%s: the right coding, with Vary and an ETag of its own; 304 on it', async (_, accept, coding) => {
+        const res = await rawGet(`${relay.url}${path}`, accept === null ? {} : { 'accept-encoding': accept });
+        expect(res.status).toBe(200);
+        expect(res.headers['content-encoding']).toBe(coding ?? undefined);
+        expect(res.headers['vary']).toBe('Accept-Encoding');
+        expect((coding ? decode[coding](res.body) : res.body).toString('utf8')).toBe(source());
+        const etag = String(res.headers['etag']);
+        expect(etag).toMatch(coding === 'br' ? /-br"$/ : coding === 'gzip' ? /-gz"$/ : /^"[0-9a-f]+"$/);
+        const again = await rawGet(`${relay.url}${path}`, { ...(accept === null ? {} : { 'accept-encoding': accept }), 'if-none-match': etag });
+        expect(again.status).toBe(304);
+        expect(again.body.length).toBe(0);
+        expect(again.headers['etag']).toBe(etag);
+      });
+
+      it('sends Brotli at quality 11 and gzip at zopfli strength (at most what zlib -9 makes)', async () => {
+        const bytes = Buffer.from(source());
+        const br = await rawGet(`${relay.url}${path}`, { 'accept-encoding': 'br' });
+        const gzip = await rawGet(`${relay.url}${path}`, { 'accept-encoding': 'gzip' });
+        expect(br.body.length).toBe(brotliCompressSync(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length);
+        expect(gzip.body.length).toBeLessThan(gzipSync(bytes, { level: 9 }).length);
+        console.log(`${target} ${path} on the wire: br ${br.body.length} B, gzip ${gzip.body.length} B, identity ${bytes.length} B`);
+      });
+
+      it('answers a revalidation with another coding\'s ETag with the full body', async () => {
+        const gz = await rawGet(`${relay.url}${path}`, { 'accept-encoding': 'gzip' });
+        const res = await rawGet(`${relay.url}${path}`, { 'accept-encoding': 'br', 'if-none-match': String(gz.headers['etag']) });
+        expect(res.status).toBe(200);
+        expect(res.headers['content-encoding']).toBe('br');
+      });
+
+      it("answers Chromium's header in a coding it takes, decoding to the script", async () => {
+        const res = await rawGet(`${relay.url}${path}`, { 'accept-encoding': 'gzip, deflate, br, zstd' });
+        const coding = res.headers['content-encoding'] as Coding;
+        expect(['br', 'gzip']).toContain(coding);
+        expect(decode[coding](res.body).toString('utf8')).toBe(source());
+      });
     });
   });
 
