@@ -5,8 +5,8 @@
  * it through `LedgerView`. The spool runs on one thread, so each transition sees the last one's
  * result.
  *
- * Invariants, in order (every transition keeps them; test/delivery/file-spool/model.test.ts
- * checks them after each step of a model-based run):
+ * Invariants, in order (every transition keeps them: test/delivery/file-spool/ledger.test.ts
+ * tests each one, and model.test.ts runs the whole spool against an in-memory model):
  * 1. `current` only grows (`segmentStarted`, `rotated`), and the current segment is live.
  * 2. Only the current segment grows (`appended`), and only by lines synced to disk.
  * 3. The head only moves forward (`acknowledged`, `skipped`), never past a live segment's
