@@ -4,7 +4,8 @@
  * with the relay's retry policy. One implementation of batching, retry and durability, not two.
  */
 import { LIMITS, type CompanyTraits, type UserTraits } from '../shared/event.ts';
-import { createForwarder, timerClock, type Clock, type ForwarderStatus } from '../delivery/forwarder.ts';
+import { timerClock, type Clock } from '../delivery/clock.ts';
+import { createForwarder, type ForwarderStatus } from '../delivery/forwarder.ts';
 import type { Logger } from '../delivery/log.ts';
 import { createMemorySpool } from '../delivery/memory-spool.ts';
 import type { Spool } from '../delivery/spool.ts';

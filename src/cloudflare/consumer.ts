@@ -1,14 +1,19 @@
 /**
- * The queue side: a batch of up to 100 queued events goes to Usermaven in bulk, through the
- * delivery engine's one send-and-isolate routine (src/delivery/deliver.ts) and the relay's
- * retry policy, as the Node relay's forwarder does. Each message is settled on its own:
+ * The queue side: a batch of up to 100 queued events goes to Usermaven in bulk, as one round of
+ * the delivery policy (src/delivery/policy.ts) on the delivery engine (src/delivery/deliver.ts),
+ * the round the Node relay's forwarder runs. This file only applies the verdict, message by
+ * message:
  *
  * - acked only after the upstream answered 2xx for a request holding it;
- * - refused for good (a 4xx other than 401/403/404, isolated by halving): sent to
- *   `DEAD_LETTERS` with the reason, then acked;
- * - anything else (5xx, 408, 429, timeout, bad credentials, out of time): `retry()` with the
- *   policy's delay, `Retry-After` included, so the queue brings it back later instead of the
- *   invocation sleeping.
+ * - refused for good (a 4xx other than 401/403/404, isolated by halving, in a round in which the
+ *   upstream took other events): sent to `DEAD_LETTERS` with the reason, then acked;
+ * - refused while the upstream took nothing (it refuses everything: a broken deploy, a proxy),
+ *   5xx, 408, 429, timeout, bad credentials: `retry()` with the policy's delay, `Retry-After`
+ *   included, so the queue brings it back later instead of the invocation sleeping;
+ * - out of time, or left unsplit by the isolation budget: handed back at once.
+ *
+ * The queue remembers nothing of a message but its `attempts`: a message that came back before
+ * counts as a suspect and goes after the fresh ones.
  *
  * Per-message `ack`/`retry` only: `retryAll()` or a throw would also re-deliver messages
  * already acked under Miniflare, and costs a duplicate send for each in production.
@@ -16,10 +21,11 @@
  * as a new message instead, so a long outage ends in delivery, not in loss; the queue's
  * retention then bounds how long an event can wait.
  */
-import { LIMITS } from '../shared/event.ts';
-import { deliverBatch, type Failure, type Range, type Refusal } from '../delivery/deliver.ts';
-import { asRetry, relayRetryDelay } from '../delivery/forwarder.ts';
+import { deliverBatch, type DeliveryHooks, type Failure, type Refusal } from '../delivery/deliver.ts';
 import { silentLogger, type Logger } from '../delivery/log.ts';
+import { afterFailure, arrangeRound, blanketReason, eventIdOf, INITIAL_STATE, judgeRound, markSuspects, planRound, type Patience } from '../delivery/policy.ts';
+import { relayRetryDelay } from '../delivery/retry-timing.ts';
+import { UPSTREAM_LIMITS } from '../delivery/sizing.ts';
 import type { SendResult, Upstream } from '../delivery/upstream.ts';
 import type { MessageBatch, QueueMessage, QueueProducer } from './bindings.ts';
 
@@ -125,6 +131,13 @@ export async function consumeBatch(batch: MessageBatch, options: ConsumerOptions
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) stop.abort();
   const timer = setTimeout(() => stop.abort(), options.budgetMs ?? 30_000);
+  const patience: Patience = { retryDelay };
+  /** Hand `left` back with the wait the policy gives each for its attempt count. */
+  const backOff = async (left: QueueMessage[], failure: Failure) => {
+    const delays = left.map((m) => waitOf(afterFailure(failure, m.attempts, patience)) / 1000);
+    log.warn('upstream failing', { host: options.upstream.host, status: failure.status, reason: failure.reason, left: left.length, delaySeconds: Math.ceil(Math.max(0, ...delays)) });
+    for (const [i, m] of left.entries()) await later(m, delays[i]!);
+  };
   try {
     const records: string[] = [];
     const messages: QueueMessage[] = [];
@@ -142,36 +155,43 @@ export async function consumeBatch(batch: MessageBatch, options: ConsumerOptions
       log.error('not an event record; is this Worker consuming the dead-letter queue too?', { queue: batch.queue, messages: strays.length });
       for (const m of strays) await later(m, MAX_DELAY_SECONDS);
     }
-    const refused: [number, Refusal][] = [];
-    let failure: Failure | undefined;
-    const delivery = await deliverBatch(
-      records,
-      {
-        send: (body, signal) => options.upstream.send(body, signal),
-        // Never waits: a failure hands the messages back to the queue with the delay instead.
-        sleep: async () => {},
-        signal: stop.signal,
-        onFailure: (f) => ((failure = f), null),
-        onAccepted: (from, to) => {
-          for (const m of messages.slice(from, to)) ack(m);
-          result.delivered += to - from;
-        },
-        onRefused: (index, refusal) => void refused.push([index, refusal]),
-        onRequest: () => void result.upstreamRequests++,
-        isolationBudget: options.isolationBudget ?? 40,
+    const budget = options.isolationBudget ?? 40;
+    const limits = { maxEvents: options.maxEvents ?? UPSTREAM_LIMITS.maxEvents, maxBytes: options.maxBytes ?? UPSTREAM_LIMITS.maxBytes };
+    const policy = { maxEvents: limits.maxEvents, concurrency: 1, budget };
+    const state = markSuspects(INITIAL_STATE, records.filter((_, i) => messages[i]!.attempts > 1));
+    const round = arrangeRound(state, records, planRound(state, Date.now(), policy), limits);
+    const inRound = round.order.map((i) => messages[i]!);
+    const reasons = new Map<number, Refusal>();
+    const hooks: DeliveryHooks = {
+      send: (body, signal) => options.upstream.send(body, signal),
+      // Never waits: a failure hands the messages back to the queue with the delay instead.
+      sleep: async () => {},
+      signal: stop.signal,
+      onFailure: () => null,
+      onAccepted: (from, to) => {
+        for (const m of inRound.slice(from, to)) ack(m);
+        result.delivered += to - from;
       },
-      rangesOf(records, options.maxEvents ?? LIMITS.upstreamEvents, options.maxBytes ?? LIMITS.upstreamBytes),
-    );
-    for (const [index, refusal] of refused) await deadLetter(messages[index]!, refusal.status, refusal.reason);
-    if (failure) {
-      // An outage (or credentials the upstream refuses): no event is to blame, so all that is
-      // left waits the policy's delay, each by its own attempt count.
-      const retry = asRetry(failure);
-      const left = [...unsettled];
-      const delays = left.map((m) => retryDelay(retry, m.attempts) / 1000);
-      log.warn('upstream failing', { host: options.upstream.host, status: failure.status, reason: failure.reason, left: left.length, delaySeconds: Math.ceil(Math.max(...delays)) });
-      for (const [i, m] of left.entries()) await later(m, delays[i]!);
-    } else if (delivery.outcome === 'stopped') log.warn('consumer out of time; handing the rest back', { left: unsettled.size });
+      onRefused: (index, refusal) => void reasons.set(index, refusal),
+      onRequest: () => void result.upstreamRequests++,
+      isolationBudget: budget,
+    };
+    const first = await deliverBatch(round.records, hooks, round.ranges);
+    let verdict = judgeRound(first);
+    if (verdict.kind === 'recheck') {
+      // Once more each, alone, with what is left of the budget (subrequests are limited); the
+      // rest come back later.
+      const indexes = verdict.indexes.slice(0, Math.max(0, budget + 1 - result.upstreamRequests));
+      verdict = judgeRound(first, { indexes, delivery: await deliverBatch(round.records, hooks, indexes.map((i) => [i, i + 1])) });
+    }
+    if (verdict.kind === 'settled' || verdict.kind === 'interrupted') {
+      for (const i of verdict.bad) await deadLetter(inRound[i]!, reasons.get(i)!.status, reasons.get(i)!.reason);
+    }
+    if (verdict.kind === 'refused-all') {
+      // Nothing taken: the upstream refuses everything, not these events. Kept, like an outage.
+      await backOff([...unsettled], { ...verdict.refusal, reason: blanketReason(verdict.refusal, round.records.length) });
+    } else if (verdict.kind === 'interrupted' && verdict.failure) await backOff([...unsettled], verdict.failure);
+    else if (verdict.kind === 'interrupted') log.warn('consumer out of time; handing the rest back', { left: unsettled.size });
   } catch (error) {
     log.error('consumer failed', { reason: errorMessage(error) });
   } finally {
@@ -184,27 +204,8 @@ export async function consumeBatch(batch: MessageBatch, options: ConsumerOptions
   return result;
 }
 
-/** Index ranges of `records`, cut so each upstream request stays within its event and byte limits. */
-function rangesOf(records: readonly string[], maxEvents: number, maxBytes: number): Range[] {
-  const out: Range[] = [];
-  const encoder = new TextEncoder();
-  let from = 0;
-  let bytes = 2;
-  records.forEach((record, i) => {
-    const size = encoder.encode(record).length + 1;
-    if (i > from && (i - from >= maxEvents || bytes + size > maxBytes)) {
-      out.push([from, i]);
-      from = i;
-      bytes = 2;
-    }
-    bytes += size;
-  });
-  if (records.length > from) out.push([from, records.length]);
-  return out;
-}
-
-function eventIdOf(record: string): string | undefined {
-  return /"event_id":"([^"]{1,100})"/.exec(record)?.[1];
+function waitOf(next: ReturnType<typeof afterFailure>): number {
+  return 'wait' in next ? next.wait : 0;
 }
 
 function errorMessage(error: unknown): string {

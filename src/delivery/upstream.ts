@@ -1,7 +1,7 @@
 /**
- * Talking to Usermaven's server-to-server events API: one place that builds the request,
- * classifies the answer and computes the back-off. The relay's forwarder, the Node client
- * and the importer all send through here, so they share one retry policy.
+ * Talking to Usermaven's server-to-server events API: the one place that builds the request and
+ * classifies the answer. The relay's forwarder, the Node client, the edge consumer and the
+ * importer all send through here; how long to wait after a failure is `retry-timing.ts`.
  *
  * The server token is part of the request URL. Nothing this module returns or throws
  * contains that URL or the token in any spelling (`redact.ts`): results carry a status, a
@@ -12,7 +12,7 @@
  * to retry, with the target host in its reason.
  */
 import { createRedactor } from './redact.ts';
-
+import { parseRetryAfter } from './retry-timing.ts';
 
 export const DEFAULT_UPSTREAM_URL = 'https://events.usermaven.com';
 export const S2S_PATH = '/api/v1/s2s/event';
@@ -147,40 +147,6 @@ export function isRetryableStatus(status: number): boolean {
   return status >= 500 || status === 408 || status === 429;
 }
 
-/**
- * `Retry-After` is either delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
- * Returns ms to wait, or undefined when absent or unparseable. Capped at one hour.
- */
-export function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  let ms: number;
-  if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000;
-  else {
-    const at = Date.parse(trimmed);
-    if (Number.isNaN(at)) return undefined;
-    ms = at - now;
-  }
-  return Math.min(Math.max(ms, 0), 3_600_000);
-}
-
-export const BACKOFF = { baseMs: 500, maxMs: 60_000 } as const;
-
-/**
- * Exponential back-off with jitter: 0.5 s doubling to 60 s. `attempt` counts failures so far
- * (1 after the first). Jitter is "equal jitter": half fixed, half random, so retries from
- * many relays spread out but never collapse to zero.
- */
-export function backoffMs(attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(BACKOFF.maxMs, BACKOFF.baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(ceiling / 2 + (ceiling / 2) * random());
-}
-
-/** Wait before the next try: the upstream's `Retry-After` when it gave one, else back-off. */
-export function retryDelayMs(result: Extract<SendResult, { kind: 'retry' }>, attempt: number, random?: () => number): number {
-  return result.retryAfterMs ?? backoffMs(attempt, random);
-}
-
 function describeNetworkError(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } } | null)?.cause;
   if (cause?.code) return cause.code;
@@ -197,21 +163,3 @@ function redirectHost(location: string | null, base: string): string {
     return 'an unparseable Location';
   }
 }
-
-export { redact } from './redact.ts';
-
-/**
- * The relay's wait before retry number `attempt`. The shared back-off doubles to 60 s, right
- * for a one-off sender. A relay holding a backlog must notice soon that the upstream is back
- * (catch-up goal: 30 s), so its back-off stops growing at attempt 6: 8–16 s between tries,
- * jittered. `Retry-After` still wins. The edge consumer uses it too, per queued message.
- */
-export function relayRetryDelay(result: Extract<SendResult, { kind: 'retry' }>, attempt: number): number {
-  return retryDelayMs(result, Math.min(attempt, 6));
-}
-
-/** Every failure waits like a retry: a wrong credential or URL is retried like an outage (and logged). */
-export function asRetry(failure: Exclude<SendResult, { kind: 'ok' }>): Extract<SendResult, { kind: 'retry' }> {
-  return failure.kind === 'retry' ? failure : { kind: 'retry', status: failure.status, reason: failure.reason };
-}
-

@@ -5,7 +5,8 @@
  * setting and the reason, and never echoing the server token.
  */
 import { DEFAULT_PATHS, type RelayPaths } from './handler.ts';
-import { redact, S2S_PATH } from '../delivery/upstream.ts';
+import { redact } from '../delivery/redact.ts';
+import { S2S_PATH } from '../delivery/upstream.ts';
 import { normalizeDomain } from '../shared/visitor-id.ts';
 
 export class ConfigError extends Error {

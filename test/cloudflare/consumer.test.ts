@@ -76,8 +76,43 @@ describe('consumeBatch', () => {
 
   it('retries a refused event when the dead-letter queue is unavailable, instead of dropping it', async () => {
     const m = message('bad');
-    await consumeBatch(batchOf([m]), { upstream: upstreamAnswering(() => ({ kind: 'reject', status: 400, reason: 'no' })), deadLetters: producer(true) });
+    const upstream = upstreamAnswering((body) => (body.includes('"bad"') ? { kind: 'reject', status: 400, reason: 'no' } : ok));
+    await consumeBatch(batchOf([message('fine'), m]), { upstream, deadLetters: producer(true) });
     expect(m.settled).toEqual(['retry 60']);
+  });
+
+  it.each([400, 422])('dead-letters nothing when the upstream answers %i to everything, and delivers it all once it heals', async (status) => {
+    const msgs = Array.from({ length: 20 }, (_, i) => message(`all-${i}`));
+    const deadLetters = producer();
+    let refusing = true;
+    const upstream = upstreamAnswering(() => (refusing ? { kind: 'reject', status, reason: `upstream answered ${status}: bad request` } : ok));
+    const refused = await consumeBatch(batchOf(msgs), { upstream, deadLetters, maxRetries: 100 });
+    expect(refused).toMatchObject({ delivered: 0, deadLettered: 0, retried: 20 });
+    expect(deadLetters.sent).toEqual([]);
+    // Handed back with the back-off of a first failure (0.25–0.5 s, rounded up), like an outage.
+    for (const m of msgs) expect(m.settled).toEqual(['retry 1']);
+
+    refusing = false;
+    const again = msgs.map((m) => message(m.id, 2));
+    expect(await consumeBatch(batchOf(again), { upstream, deadLetters, maxRetries: 100 })).toMatchObject({ delivered: 20, deadLettered: 0 });
+    expect(again.map((m) => m.settled)).toEqual(again.map(() => ['ack']));
+  });
+
+  it('dead-letters an event refused before anything was taken only once it is refused again alone', async () => {
+    const msgs = ['bad', 'a', 'b', 'c'].map((id) => message(id));
+    const upstream = upstreamAnswering((body) => (body.includes('"bad"') ? { kind: 'reject', status: 400, reason: 'bad event' } : ok));
+    const deadLetters = producer();
+    expect(await consumeBatch(batchOf(msgs), { upstream, deadLetters })).toMatchObject({ delivered: 3, deadLettered: 1 });
+    // [bad..c] refused, [bad,a] refused, [bad] refused (nothing taken yet: unproven), [a], [b,c], then [bad] once more.
+    expect(upstream.bodies.map((b) => JSON.parse(b).map((e: { event_id: string }) => e.event_id))).toEqual([['bad', 'a', 'b', 'c'], ['bad', 'a'], ['bad'], ['a'], ['b', 'c'], ['bad']]);
+  });
+
+  it('sends a message that came back before after the fresh ones', async () => {
+    const msgs = [message('old', 3), message('new-1'), message('new-2')];
+    const upstream = upstreamAnswering(() => ok);
+    await consumeBatch(batchOf(msgs), { upstream });
+    expect(upstream.bodies.map((b) => JSON.parse(b).map((e: { event_id: string }) => e.event_id))).toEqual([['new-1', 'new-2'], ['old']]);
+    expect(msgs.map((m) => m.settled)).toEqual([['ack'], ['ack'], ['ack']]);
   });
 
   it('sends a message on its last delivery to the queue again instead of retrying it to its end', async () => {

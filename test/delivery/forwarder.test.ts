@@ -182,3 +182,26 @@ describe('forwarder', () => {
     expect(fwd.status().state).toBe('stopped');
   });
 });
+
+describe('forwarder on an injected clock', () => {
+  it('drain keeps to the deadline of the clock it was given, not the wall clock', async () => {
+    // Every wait passes at once and moves the clock on by what it asked for: a 10-minute drain
+    // against an upstream that is down ends as soon as this clock says 10 minutes passed.
+    let t = 0;
+    const clock = {
+      now: () => t,
+      sleep: (ms: number, signal: AbortSignal) => {
+        if (ms > 1e9) return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        t += ms;
+        return new Promise<void>((resolve) => setImmediate(resolve));
+      },
+    };
+    const memory = createMemorySpool();
+    await memory.append([ev(1), ev(2)]);
+    fwd = createForwarder({ spool: memory, upstream: { host: 'down', send: async () => ({ kind: 'retry', status: 503, reason: 'down' }) }, clock, lingerMs: 0 });
+    fwd.start();
+    expect(await fwd.drain(600_000)).toBe(false);
+    expect(t).toBeGreaterThanOrEqual(600_000);
+    expect(memory.stats().depth).toBe(2);
+  });
+});

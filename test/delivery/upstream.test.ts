@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, createUpstream, isRetryableStatus, parseRetryAfter, redact, s2sEndpoint } from '../../src/delivery/upstream.ts';
+import { redact } from '../../src/delivery/redact.ts';
+import { createUpstream, isRetryableStatus, s2sEndpoint } from '../../src/delivery/upstream.ts';
 
 const secret = 's3cr3t-server-token';
 
@@ -86,30 +87,9 @@ describe('createUpstream', () => {
   });
 });
 
-describe('retry policy', () => {
+describe('answer classes', () => {
   it('retries 5xx, 408 and 429 only', () => {
     expect([500, 502, 408, 429, 400, 404, 422].map(isRetryableStatus)).toEqual([true, true, true, true, false, false, false]);
-  });
-
-  it('backs off from 0.5 s doubling to 60 s', () => {
-    const max = (n: number) => backoffMs(n, () => 1);
-    const min = (n: number) => backoffMs(n, () => 0);
-    expect([1, 2, 3, 4].map(max)).toEqual([500, 1000, 2000, 4000]);
-    expect(max(20)).toBe(60_000);
-    expect(min(1)).toBe(250);
-    expect(min(20)).toBe(30_000);
-  });
-
-  it.each([
-    ['120', 120_000],
-    ['0', 0],
-    [new Date(1_000_000 + 5_000).toUTCString(), 5_000],
-    ['soon', undefined],
-    [null, undefined],
-    ['999999', 3_600_000],
-  ])('reads Retry-After %s', (value, expected) => {
-    // HTTP-dates have second precision, so the clock sits on a whole second.
-    expect(parseRetryAfter(value, 1_000_000)).toBe(expected);
   });
 
   it('redacts every secret', () => {

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRelayServer, type RelayServer, type StartOptions } from '../../src/relay-node/server.ts';
-import { retryDelayMs } from '../../src/delivery/upstream.ts';
+import { retryDelayMs } from '../../src/delivery/retry-timing.ts';
 import type { FakeUpstream } from './fake-upstream.ts';
 import { FREE_PORT, ROOT, startCli as startServe } from './cli-process.mjs';
 

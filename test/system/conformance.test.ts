@@ -227,6 +227,18 @@ describe.each(targets)('%s', (target, start) => {
       await expect.poll(() => relay.deadLetters(), { timeout: 10_000 }).toEqual([{ eventId: 'd-dl-3', reason: expect.stringContaining('400') }]);
       expect(upstream.eventIds().has('d-dl-3')).toBe(false);
     });
+    it('keeps every event while the upstream refuses everything (400), dead-letters none, and delivers them all once it heals', async () => {
+      const ids = Array.from({ length: 10 }, (_, i) => `d-all-${i}`);
+      const refusedBefore = upstream.requests.filter((r) => r.status === 400).length;
+      upstream.fail(400);
+      expect((await kept(post(relay.url, ids.map((event_id) => ({ event_type: 'refused-all', event_id }))))).status).toBe(200);
+      // Two rounds refused whole: each event was refused on its own at least twice.
+      await upstream.waitFor((u) => u.requests.filter((r) => r.status === 400).length - refusedBefore >= 2 * (2 * ids.length - 1), 20_000);
+      expect(relay.deadLetters().filter((d) => String(d.eventId).startsWith('d-all-'))).toEqual([]);
+      upstream.heal();
+      await upstream.waitFor((u) => ids.every((id) => u.eventIds().has(id)), 30_000);
+      expect(relay.deadLetters().filter((d) => String(d.eventId).startsWith('d-all-'))).toEqual([]);
+    });
   });
 
   describe('guarded: ALLOWED_ORIGINS and RATE_LIMIT', () => {

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createForwarder, type Clock } from '../../src/delivery/forwarder.ts';
+import type { Clock } from '../../src/delivery/clock.ts';
+import { createForwarder } from '../../src/delivery/forwarder.ts';
 import { createMemorySpool } from '../../src/delivery/memory-spool.ts';
 import type { SendResult, Upstream } from '../../src/delivery/upstream.ts';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.ts';
