@@ -1,14 +1,16 @@
 /**
  * The importer's reading side: input bytes → records (reader.ts) → converted events (event.ts)
- * → bulk batches of at most `batchSize` events and `LIMITS.upstreamBytes` bytes. Bad records go
+ * → bulk batches of at most `batchSize` events and the upstream's byte limit (`sizing.ts`). Bad records go
  * to `skip` as they are found. No sending here: the dispatcher takes the batches.
  */
 import { createReadStream } from 'node:fs';
 import { LIMITS } from '../shared/event.ts';
+import { EMPTY_REQUEST_BYTES, fitsRequest, UPSTREAM_LIMITS, withEvent } from '../delivery/sizing.ts';
 import type { Finished, Position } from './committer.ts';
 import { convertRecord } from './event.ts';
 import { readRecords, type InputFormat, type RawRecord } from './reader.ts';
 import type { SkippedRecord } from './report.ts';
+import type { Tally } from './tally.ts';
 
 /** Events for one upstream request, with where each came from. */
 export interface Batch extends Finished {
@@ -19,12 +21,6 @@ export interface Batch extends Finished {
   records: number[];
   offsets: number[];
   bytes: number;
-}
-
-export interface ReadCounts {
-  read: number;
-  valid: number;
-  bytesRead: number;
 }
 
 export interface BatchReaderOptions {
@@ -39,8 +35,8 @@ export interface BatchReaderOptions {
   now: number;
   /** Count and check only: no batches. */
   dryRun: boolean;
-  /** Updated as records are read. */
-  counts: ReadCounts;
+  /** Counts records and bytes as they are read. */
+  tally: Tally;
   skip: (entry: SkippedRecord) => void;
   /** Asked before each record: stop reading (the last partial batch is still yielded). */
   stopped: () => boolean;
@@ -51,10 +47,11 @@ export interface BatchReaderOptions {
  * one. `position()` is where reading got to (after the last record read).
  */
 export function readBatches(options: BatchReaderOptions): { batches: AsyncGenerator<Batch>; position: () => Position } {
-  const { startAt, counts } = options;
+  const { startAt, tally } = options;
+  const limits = { maxEvents: options.batchSize, maxBytes: UPSTREAM_LIMITS.maxBytes };
   let position: Position = startAt;
   let seq = 0;
-  const newBatch = (): Batch => ({ seq: seq++, jsons: [], lines: [], records: [], offsets: [], bytes: 2, end: startAt, tail: { start: 0, text: '' }, accepted: 0 });
+  const newBatch = (): Batch => ({ seq: seq++, jsons: [], lines: [], records: [], offsets: [], bytes: EMPTY_REQUEST_BYTES, end: startAt, tail: { start: 0, text: '' }, accepted: 0 });
 
   async function* batches(): AsyncGenerator<Batch> {
     let batch: Batch | undefined;
@@ -66,18 +63,17 @@ export function readBatches(options: BatchReaderOptions): { batches: AsyncGenera
     })) {
       for (const record of records) {
         if (options.stopped()) break reading;
-        counts.read++;
+        tally.recordRead(record.end);
         const index = position.records + 1;
         position = { offset: record.end, line: record.endLine, records: index };
-        counts.bytesRead = record.end;
         const converted = record.problem ? ({ ok: false, reason: record.problem } as const) : convertRecord(record.text, { apiKey: options.apiKey, now: options.now });
         if (!converted.ok) {
           options.skip(where(record, index, converted.reason));
           continue;
         }
-        counts.valid++;
+        tally.recordValid();
         if (options.dryRun) continue;
-        if (batch && (batch.jsons.length >= options.batchSize || batch.bytes + converted.bytes + 1 > LIMITS.upstreamBytes)) {
+        if (batch && !fitsRequest(batch.jsons.length, batch.bytes, converted.bytes, limits)) {
           yield batch;
           batch = undefined;
           // Stopped while that batch waited for a slot: this record stays unsent.
@@ -88,7 +84,7 @@ export function readBatches(options: BatchReaderOptions): { batches: AsyncGenera
         batch.lines.push(record.line);
         batch.records.push(index);
         batch.offsets.push(record.start);
-        batch.bytes += converted.bytes + 1;
+        batch.bytes = withEvent(batch.bytes, converted.bytes);
         batch.end = position;
         batch.tail = { start: record.start, text: record.text };
       }

@@ -5,7 +5,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { LIMITS } from '../shared/event.ts';
 import { createProgressView } from './progress.ts';
-import { ImportSetupError, startImport, type ImportOutcome, type ImportSummary } from './importer.ts';
+import { startImport, type ImportOutcome, type ImportSummary } from './importer.ts';
+import { ImportSetupError } from './setup.ts';
 
 /** Exit codes of `umbeacon import`, documented in `--help` and docs/server-side.md. */
 export const EXIT_CODES = {

@@ -1,20 +1,38 @@
 /**
- * The importer's sending side: a few batches in flight, an optional rate, and the importer's
- * delivery policy on the shared engine (`src/delivery/deliver.ts`): a refused event is reported
- * (not dead-lettered), a failing upstream is retried up to `maxRetries` times in a row and then
- * given up, and wrong credentials or URL (401/403/404) stop at once.
+ * The importer's sending side: a few batches in flight, an optional rate, and rounds of the
+ * shared delivery policy (`src/delivery/policy.ts`) on the shared engine (`deliver.ts`), as the
+ * relay runs them. This file applies the verdicts the importer's way:
+ *
+ * - an event refused on its own after others were taken is reported (not dead-lettered);
+ * - a round in which the upstream took nothing is a blanket refusal (an upstream refusing
+ *   everything, not bad records): nothing is reported, the batch is sent again after the
+ *   relay's back-off, and counts as a failure;
+ * - a failure no event is to blame for is retried with the relay's capped back-off (or
+ *   `Retry-After`) up to `maxRetries` times in a row and then given up, so the checkpoint stays
+ *   before the batch and `--resume` sends it; wrong credentials or URL (401/403/404) stop at once;
+ * - what the isolation budget left unsplit goes again in the next round of the same batch.
  */
 import type { Clock } from '../delivery/clock.ts';
-import { deliverBatch } from '../delivery/deliver.ts';
-import { isCredentialProblem, retryDelayMs, type Upstream } from '../delivery/upstream.ts';
+import { deliverBatch, type DeliveryHooks, type Failure, type Refusal } from '../delivery/deliver.ts';
+import {
+  afterFailure,
+  afterRound,
+  arrangeRound,
+  blanketReason,
+  concurrencyAt,
+  INITIAL_STATE,
+  judgeRound,
+  noteRefusal,
+  planRound,
+  type Patience,
+  type PolicyOptions,
+  type Verdict,
+} from '../delivery/policy.ts';
+import { UPSTREAM_LIMITS } from '../delivery/sizing.ts';
+import type { Upstream } from '../delivery/upstream.ts';
 import type { Batch } from './batches.ts';
 import type { SkippedRecord } from './report.ts';
-
-export interface SendCounts {
-  sent: number;
-  requests: number;
-  retries: number;
-}
+import type { Tally } from './tally.ts';
 
 export interface DispatcherOptions {
   upstream: Upstream;
@@ -27,7 +45,7 @@ export interface DispatcherOptions {
   maxRetries: number;
   /** Sequence number of the first batch the checkpoint still waits for. */
   nextCommit: () => number;
-  counts: SendCounts;
+  tally: Tally;
   /** A record the upstream refused on its own. */
   skip: (entry: SkippedRecord) => void;
   /** The whole batch is accepted or reported. */
@@ -43,8 +61,11 @@ export interface Dispatcher {
   inflight(): Promise<void>[];
 }
 
+/** Most requests spent isolating refused events per round, as the relay's forwarder. */
+const ISOLATION_BUDGET = 64;
+
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
-  const { upstream, clock, halt, concurrency, rate, counts } = options;
+  const { upstream, clock, halt, concurrency, rate, tally } = options;
   const inflight = new Set<Promise<void>>();
   let rateStart = 0;
   let rated = 0;
@@ -53,41 +74,73 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const window = concurrency * 2;
   // Resolves on interrupt or failure, so waiting for a free slot never outlasts a stop.
   const halted = new Promise<void>((resolve) => halt.addEventListener('abort', () => resolve(), { once: true }));
+  // The policy's memory (suspects, refusal pressure), shared by the batches of the run.
+  let state = INITIAL_STATE;
+  const policy: PolicyOptions = { maxEvents: UPSTREAM_LIMITS.maxEvents, concurrency: 1, budget: ISOLATION_BUDGET };
+  const patience: Patience = { maxRetries: options.maxRetries, credentialsFatal: true };
 
   /** Sends one batch until the upstream has all of it (refused events reported), or gives up. */
   const deliver = async (batch: Batch): Promise<void> => {
+    // Indexes into the batch of the events still to send.
+    let pending = batch.jsons.map((_, i) => i);
     let attempt = 0;
-    let failed = '';
-    const delivery = await deliverBatch(batch.jsons, {
-      // The request itself is not cut at a stop: it gets the grace period to land.
-      send: (body) => upstream.send(body),
-      sleep: clock.sleep,
-      signal: halt,
-      onRequest: () => void counts.requests++,
-      onAccepted: (from, to) => {
-        batch.accepted += to - from;
-        counts.sent += to - from;
-        attempt = 0;
-      },
-      onRefused: (i, refusal) => {
-        options.skip({ line: batch.lines[i]!, record: batch.records[i]!, offset: batch.offsets[i]!, reason: `the upstream refused it: ${refusal.reason}`, text: batch.jsons[i]! });
-      },
-      onFailure: (failure) => {
-        if (failure.kind === 'reject' && isCredentialProblem(failure.status)) {
-          failed = `${failure.reason} — check USERMAVEN_API_KEY, USERMAVEN_SERVER_TOKEN and USERMAVEN_URL`;
-          return null;
+    /** Failure number `attempt`: the wait before the next try, or null once the run gives up. */
+    const failed = (failure: Failure): number | null => {
+      const next = afterFailure(failure, ++attempt, patience);
+      // Wrong credentials stop at once: no retry to count.
+      if (!('giveUp' in next) || attempt > options.maxRetries) tally.retried();
+      if ('wait' in next) return next.wait;
+      options.onFailed(next.giveUp);
+      return null;
+    };
+    while (pending.length > 0 && !halt.aborted) {
+      const round = arrangeRound(state, pending.map((i) => batch.jsons[i]!), planRound(state, clock.now(), policy));
+      const inBatch = (k: number) => pending[round.order[k]!]!;
+      const reasons = new Map<number, Refusal>();
+      const hooks: DeliveryHooks = {
+        // The request itself is not cut at a stop: it gets the grace period to land.
+        send: (body) => upstream.send(body),
+        sleep: clock.sleep,
+        signal: halt,
+        onRequest: () => tally.requested(),
+        onAccepted: (from, to) => {
+          batch.accepted += to - from;
+          tally.sent(to - from);
+          attempt = 0;
+        },
+        onRefused: (k, refusal) => {
+          reasons.set(k, refusal);
+          state = noteRefusal(state, clock.now());
+        },
+        onFailure: failed,
+        concurrency: () => concurrencyAt(state, clock.now(), policy),
+        isolationBudget: policy.budget,
+      };
+      const first = await deliverBatch(round.records, hooks, round.ranges);
+      let verdict: Verdict = judgeRound(first);
+      if (verdict.kind === 'recheck') {
+        const indexes = verdict.indexes;
+        verdict = judgeRound(first, { indexes, delivery: await deliverBatch(round.records, hooks, indexes.map((k) => [k, k + 1])) });
+      }
+      state = afterRound(state, round.records, verdict);
+      if (verdict.kind === 'settled' || verdict.kind === 'interrupted') {
+        for (const k of verdict.bad) {
+          const i = inBatch(k);
+          options.skip({ line: batch.lines[i]!, record: batch.records[i]!, offset: batch.offsets[i]!, reason: `the upstream refused it: ${reasons.get(k)!.reason}`, text: batch.jsons[i]! });
         }
-        attempt++;
-        counts.retries++;
-        if (attempt > options.maxRetries) {
-          failed = `${failure.reason} (gave up after ${options.maxRetries} retries)`;
-          return null;
-        }
-        return retryDelayMs(failure.kind === 'retry' ? failure : { kind: 'retry', status: failure.status, reason: failure.reason }, attempt);
-      },
-    });
-    if (delivery.outcome === 'done') options.onDelivered(batch);
-    else if (delivery.outcome === 'gave-up') options.onFailed(failed);
+      }
+      if (verdict.kind === 'interrupted') return;
+      if (verdict.kind === 'refused-all') {
+        // Nothing taken: the upstream refuses everything, not these events. Like an outage.
+        const wait = failed({ ...verdict.refusal, reason: blanketReason(verdict.refusal, round.records.length) });
+        if (wait === null) return;
+        await clock.sleep(wait, halt);
+        continue;
+      }
+      pending = verdict.kind === 'settled' ? verdict.unsplit.map(inBatch) : [];
+    }
+    // Done also when the last answer landed after a stop: the checkpoint may count it.
+    if (pending.length === 0) options.onDelivered(batch);
   };
 
   return {

@@ -4,7 +4,7 @@
  * redrawn bar would only be noise.
  */
 import cliProgress from 'cli-progress';
-import type { ImportProgress } from './importer.ts';
+import type { ImportProgress } from './tally.ts';
 
 export interface ProgressView {
   update(progress: ImportProgress): void;

@@ -156,6 +156,34 @@ describe('import', () => {
     expect(upstream.eventIds().size).toBe(999);
   });
 
+  describe('an upstream that refuses everything (400 or 422 to every request)', () => {
+    it.each([400, 422])('lists no record as bad on %i, and sends every event in the same run once it heals', async (status) => {
+      const input = writeEvents(dir, 2000);
+      // Two rounds of the first batch refused whole (each event on its own too), then healed.
+      upstream.fail(status, { count: 2 * (1 + 64) });
+      const summary = await run({ input, concurrency: 1, maxErrors: 1_000_000 });
+      expect(summary).toMatchObject({ outcome: 'done', sent: 2000, skipped: 0 });
+      expect(existsSync(summary.reportPath)).toBe(false);
+      expect(upstream.eventIds().size).toBe(2000);
+      expect(loadCheckpoint(summary.checkpointPath)).toMatchObject({ done: true, sent: 2000 });
+    });
+
+    it('gives up like an outage past --max-retries, checkpoint before the batch, and --resume sends every event once it heals', async () => {
+      const input = writeEvents(dir, 2000);
+      upstream.fail(400);
+      const failed = await run({ input, maxRetries: 1, maxErrors: 1_000_000 });
+      expect(failed).toMatchObject({ outcome: 'upstream-failed', sent: 0, skipped: 0, resumeLine: 1 });
+      expect(failed.reason).toMatch(/upstream refused every event of the batch \(500\): upstream answered 400.*gave up after 1 retries/);
+      expect(existsSync(failed.reportPath)).toBe(false);
+      expect(loadCheckpoint(failed.checkpointPath)).toMatchObject({ done: false, sent: 0, line: 1 });
+
+      upstream.heal();
+      const resumed = await run({ input, resume: true });
+      expect(resumed).toMatchObject({ outcome: 'done', sent: 2000, skipped: 0 });
+      expect(upstream.eventIds().size).toBe(2000);
+    });
+  });
+
   it('stops with upstream-failed when the credentials are refused, without leaking the token', async () => {
     const input = writeEvents(dir, 10);
     const summary = await run({ input, serverToken: 'wrong-secret' });

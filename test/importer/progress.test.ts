@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createProgressView } from '../../src/importer/progress.ts';
-import type { ImportProgress } from '../../src/importer/importer.ts';
+import type { ImportProgress } from '../../src/importer/tally.ts';
 
 function sink() {
   const chunks: string[] = [];
