@@ -106,7 +106,7 @@ describe('forwarder', () => {
     up.reject((e) => e['n'] === 3 || e['n'] === 17);
     forwarder();
     await add(20);
-    await expect.poll(() => spool.stats().depth).toBe(0);
+    await expect.poll(() => spool.stats().depth, { timeout: 10_000 }).toBe(0);
     expect([...up.eventIds()].sort()).toEqual(Array.from({ length: 20 }, (_, i) => `id-${i}`).filter((id) => id !== 'id-3' && id !== 'id-17').sort());
     expect(spool.deadLetters.map((d) => JSON.parse(d.record).n)).toEqual([3, 17]);
     expect(spool.deadLetters[0]?.reason).toMatch(/400/);
@@ -117,7 +117,7 @@ describe('forwarder', () => {
     up.reject((e) => e['n'] === 0);
     forwarder();
     await add(4);
-    await expect.poll(() => spool.stats().depth).toBe(0);
+    await expect.poll(() => spool.stats().depth, { timeout: 10_000 }).toBe(0);
     expect(spool.deadLetters.map((d) => JSON.parse(d.record).n)).toEqual([0]);
     // [0..3] refused, [0,1] refused, [0] refused, [1] taken, [2,3] taken, then [0] once more.
     expect(up.requests.map((r) => JSON.parse(r.body).map((e: { n: number }) => e.n))).toEqual([[0, 1, 2, 3], [0, 1], [0], [1], [2, 3], [0]]);
