@@ -2,6 +2,7 @@
 // (`node bin/umbeacon.js import FILE`) into a local fake upstream. Prints events/s and the
 // importer's peak RSS. Goals: ≥ 50,000 events/s, peak RSS < 200 MB. Measures; never fails on a number.
 //   node bench/import.bench.mjs [events]     (needs `node build.mjs` first; `npm run bench` does it)
+//   RELAY_CLI=path/to/cli.js node bench/import.bench.mjs   (another build of the CLI, as compare-builds.mjs)
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +50,7 @@ const run = spawnCli({
   command: 'import',
   args: [input, '--no-progress', '--json'],
   nodeArgs: ['--import', preload],
+  ...(process.env.RELAY_CLI ? { bin: process.env.RELAY_CLI } : {}),
   env: { ...process.env, USERMAVEN_API_KEY: apiKey, USERMAVEN_SERVER_TOKEN: serverToken, USERMAVEN_URL: upstream.url },
 });
 const { code } = await run.exited;
