@@ -8,7 +8,7 @@ export const crossDomain = (domains: string[]) =>
   document.addEventListener('click', (ev) => {
     const a = (ev.target as Element).closest?.('a');
     const href = a?.getAttribute('href');
-    const id = /(?:^|; )__eventn_id=([^;]+)/.exec(document.cookie)?.[1];
+    const id = /(^|; )__eventn_id=([^;]+)/.exec(document.cookie)?.[2];
     if (!a || !href?.startsWith('http') || !id) return;
     const u = new URL(href);
     if (u.hostname != location.hostname && domains.includes(u.hostname)) {
