@@ -42,6 +42,10 @@ export interface RelayConfig {
   requestTimeoutMs: number;
   /** Connections one client address may hold at once (a trusted proxy's are not capped); 0 = no cap. */
   maxConnectionsPerIp: number;
+  /** Port of the Prometheus `/metrics` listener; undefined = no listener (the default). */
+  metricsPort?: number | undefined;
+  /** Address of the `/metrics` listener (default 127.0.0.1: metrics are for the operator, not the internet). */
+  metricsHost?: string | undefined;
 }
 
 /** One setting: its env name, its flag, what it means (for --help and the README table). */
@@ -68,6 +72,8 @@ export const SETTINGS = [
   { env: 'DRAIN_MS', flag: '--drain-ms <n>', help: 'on SIGTERM, keep sending this long before exit', def: '5000' },
   { env: 'UPSTREAM_TIMEOUT_MS', flag: '--upstream-timeout-ms <n>', help: 'abort an upstream request after this long', def: '15000' },
   { env: 'REQUEST_TIMEOUT_MS', flag: '--request-timeout-ms <n>', help: 'drop a client whose request has not fully arrived after this long (slow-loris guard; headers get at most 10 s)', def: '30000' },
+  { env: 'METRICS_PORT', flag: '--metrics-port <n>', help: 'serve Prometheus metrics on GET /metrics on this port, a listener of its own (unset = off; 0 = any free port)', def: '' },
+  { env: 'METRICS_HOST', flag: '--metrics-host <addr>', help: 'address of the metrics listener', def: '127.0.0.1' },
   { env: 'MAX_CONNECTIONS_PER_IP', flag: '--max-connections-per-ip <n>', help: 'connections one client address may hold at once; a trusted proxy is not capped (0 = no cap)', def: String(DEFAULT_MAX_CONNECTIONS_PER_IP) },
 ] as const;
 
@@ -126,9 +132,16 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
 
   const host = get('HOST');
   if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new ConfigError('HOST', `"${host}" is not a host name or address`);
+  const port = int('PORT', 0, 65535);
+  const metricsPort = get('METRICS_PORT') === '' ? undefined : int('METRICS_PORT', 0, 65535);
+  const metricsHost = get('METRICS_HOST');
+  if (!/^[A-Za-z0-9.:-]+$/.test(metricsHost)) throw new ConfigError('METRICS_HOST', `"${metricsHost}" is not a host name or address`);
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) {
+    throw new ConfigError('METRICS_PORT', `is the same as PORT (${port}); metrics get a listener of their own, never the site's port: pick another port`);
+  }
 
   return {
-    port: int('PORT', 0, 65535),
+    port,
     host,
     apiKey,
     serverToken,
@@ -146,6 +159,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     upstreamTimeoutMs: int('UPSTREAM_TIMEOUT_MS', 100, 600_000),
     requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 100, 600_000),
     maxConnectionsPerIp: int('MAX_CONNECTIONS_PER_IP', 0, 1_000_000),
+    metricsPort,
+    metricsHost,
   };
 }
 

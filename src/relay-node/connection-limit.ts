@@ -17,7 +17,7 @@ import type { Logger } from '../delivery/log.ts';
 /** Default connections one address may hold at once: well above a browser's six, a NAT's few dozen. */
 export const DEFAULT_MAX_CONNECTIONS_PER_IP = 128;
 
-export function limitConnectionsPerIp(server: Server, options: { max: number; trust: TrustProxy; logger: Logger; logEveryMs?: number }): void {
+export function limitConnectionsPerIp(server: Server, options: { max: number; trust: TrustProxy; logger: Logger; logEveryMs?: number; /** Told of each connection closed (metrics). */ onRefused?: () => void }): void {
   const { max, trust, logger } = options;
   if (max <= 0 || trust.hops > 0) return;
   const logEveryMs = options.logEveryMs ?? 60_000;
@@ -30,6 +30,7 @@ export function limitConnectionsPerIp(server: Server, options: { max: number; tr
     const count = (open.get(address) ?? 0) + 1;
     if (count > max) {
       refused++;
+      options.onRefused?.();
       const t = performance.now();
       if (t - loggedAt >= logEveryMs) {
         // Counts only: the address is personal data and a flood would repeat it.

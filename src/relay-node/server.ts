@@ -20,6 +20,7 @@ import { createFileSpool, type FileSpool, type FileSpoolOptions } from '../deliv
 import { createLocalStore, readRecent } from './local-store.ts';
 import { DEFAULT_MAX_CONNECTIONS_PER_IP, limitConnectionsPerIp } from './connection-limit.ts';
 import { toNodeListener } from './node-adapter.ts';
+import { createDeliveryMetrics, serveMetrics, type DeliveryMetrics, type MetricsListener } from './metrics.ts';
 
 /** The most a client may take to send its headers (REQUEST_TIMEOUT_MS still bounds the whole request). */
 const HEADERS_TIMEOUT_MS = 10_000;
@@ -39,6 +40,8 @@ export interface StartOptions extends Partial<Omit<RelayConfig, 'paths'>> {
   spool?: Pick<FileSpoolOptions, 'io' | 'retryMs' | 'segmentBytes'>;
   /** Forwarder tuning (tests use short back-offs). */
   forwarder?: Pick<ForwarderOptions, 'lingerMs' | 'retryDelay'>;
+  /** Collect metrics even without a `/metrics` listener (tests, an app that serves its own registry). */
+  metrics?: boolean;
   /** Non-relay paths: default static files from `siteDir`; `null` = 404 (for mounts). */
   fallback?: ((request: Request) => Response | Promise<Response>) | null;
 }
@@ -55,6 +58,10 @@ export interface RelayServer {
   logger: Logger;
   /** The live feed behind the events page, when it is on. */
   feed: EventFeed | undefined;
+  /** The Prometheus registry and counters, when METRICS_PORT (or `metrics`) is set. */
+  metrics: DeliveryMetrics | undefined;
+  /** The `/metrics` listener, when METRICS_PORT is set. */
+  metricsListener: MetricsListener | undefined;
   /**
    * Stop gracefully: stop accepting, answer requests in flight, send what it can within
    * `drainMs`, keep the rest on disk for the next start.
@@ -71,6 +78,10 @@ export interface RelayStack {
   logger: Logger;
   /** The live feed behind the events page, when it is on. */
   feed: EventFeed | undefined;
+  /** The Prometheus registry and counters, when METRICS_PORT (or `metrics`) is set. */
+  metrics: DeliveryMetrics | undefined;
+  /** The `/metrics` listener, when METRICS_PORT is set. */
+  metricsListener: MetricsListener | undefined;
   /** Send what it can within `drainMs`, stop forwarding, close the spool. */
   close(drainMs?: number): Promise<{ drained: boolean; left: number }>;
 }
@@ -113,10 +124,14 @@ export async function createRelayStack(options: StartOptions = {}): Promise<Rela
   // The spool makes DATA_DIR (and says so in one line when it cannot be written).
   const spool = await createFileSpool({ dir: join(config.dataDir, 'spool'), maxBytes: config.dataMaxMb * 1024 * 1024, logger, ...options.spool });
   const storeFile = join(config.dataDir, 'events.ndjson');
+  const metrics = config.metricsPort !== undefined || options.metrics
+    ? createDeliveryMetrics({ spool, maxBytes: config.dataMaxMb * 1024 * 1024, upstreamTimeoutMs: config.upstreamTimeoutMs })
+    : undefined;
+  const upstreamFetch = metrics ? metrics.watchFetch(options.fetch ?? fetch) : options.fetch;
   const upstream = credentials
-    ? createUpstream({ url: config.upstreamUrl, ...credentials, timeoutMs: config.upstreamTimeoutMs, ...(options.fetch ? { fetch: options.fetch } : {}) })
+    ? createUpstream({ url: config.upstreamUrl, ...credentials, timeoutMs: config.upstreamTimeoutMs, ...(upstreamFetch ? { fetch: upstreamFetch } : {}) })
     : createLocalStore(storeFile, config.dataMaxMb * 1024 * 1024);
-  const forwarder = createForwarder({ spool, upstream, logger, ...options.forwarder });
+  const forwarder = createForwarder({ spool: metrics ? metrics.watchSpool(spool) : spool, upstream, logger, ...options.forwarder });
 
   const feed = config.eventsPage ? createEventFeed() : undefined;
   if (feed && !credentials) feed.push(await readRecent(storeFile, 200));
@@ -138,11 +153,23 @@ export async function createRelayStack(options: StartOptions = {}): Promise<Rela
     mode,
     upstreamHost: upstream.host,
     logger,
+    ...(metrics ? { observe: metrics.observer } : {}),
     ...(options.fallback === null || (options.fallback === undefined && !config.siteDir)
       ? {}
       : { fallback: options.fallback ?? serveStatic(config.siteDir!) }),
   });
   forwarder.start();
+  let metricsListener: MetricsListener | undefined;
+  if (metrics && config.metricsPort !== undefined) {
+    const host = config.metricsHost ?? '127.0.0.1';
+    metricsListener = await serveMetrics(metrics.registry, host, config.metricsPort).catch(async (error: unknown) => {
+      await forwarder.stop();
+      await spool.close();
+      const e = error as NodeJS.ErrnoException;
+      // No `code` on purpose: the serve command would read EADDRINUSE as the site's PORT.
+      throw new Error(`METRICS_PORT: cannot listen on ${host}:${config.metricsPort} (${e.code ?? e.message})`);
+    });
+  }
   return {
     mode,
     config,
@@ -151,8 +178,11 @@ export async function createRelayStack(options: StartOptions = {}): Promise<Rela
     relay,
     logger,
     feed,
+    metrics,
+    metricsListener,
     async close(drainMs = config.drainMs) {
       relay.flushLogs();
+      await metricsListener?.close();
       const drained = drainMs > 0 ? await forwarder.drain(drainMs) : spool.stats().depth === 0;
       await forwarder.stop();
       const left = spool.stats().depth;
@@ -172,7 +202,7 @@ export async function createRelayStack(options: StartOptions = {}): Promise<Rela
  */
 export async function startRelayServer(options: StartOptions = {}): Promise<RelayServer> {
   const stack = await createRelayStack(options);
-  const { config, mode, spool, forwarder, relay, logger, feed } = stack;
+  const { config, mode, spool, forwarder, relay, logger, feed, metrics, metricsListener } = stack;
   const feedOn = config.eventsPage;
   let inFlight = 0;
   let idle: (() => void) | null = null;
@@ -194,7 +224,7 @@ export async function startRelayServer(options: StartOptions = {}): Promise<Rela
     res.on('close', settled);
     listener(req, res);
   });
-  limitConnectionsPerIp(server, { max: config.maxConnectionsPerIp, trust: parseTrustProxy(config.trustProxy), logger });
+  limitConnectionsPerIp(server, { max: config.maxConnectionsPerIp, trust: parseTrustProxy(config.trustProxy), logger, ...(metrics ? { onRefused: metrics.connectionRefused } : {}) });
   await new Promise<void>((resolvePromise, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -216,6 +246,7 @@ export async function startRelayServer(options: StartOptions = {}): Promise<Rela
     dataDir: config.dataDir,
     siteDir: config.siteDir,
     spoolDepth: spool.stats().depth,
+    ...(metricsListener ? { metrics: metricsListener.url } : {}),
     ...(feedOn ? { eventsPage: `${url}${config.paths.events}` } : {}),
     ...(mode === 'embedded'
       ? { hint: `no USERMAVEN_API_KEY/USERMAVEN_SERVER_TOKEN: events are kept in ${join(config.dataDir, 'events.ndjson')}${feedOn ? ` and shown on ${url}${config.paths.events}` : ''}` }
@@ -233,6 +264,8 @@ export async function startRelayServer(options: StartOptions = {}): Promise<Rela
     relay,
     logger,
     feed,
+    metrics,
+    metricsListener,
     close(closeOptions = {}) {
       closing ??= (async () => {
         const drainMs = closeOptions.drainMs ?? config.drainMs;

@@ -21,8 +21,9 @@ import { toResponse, type Reply } from './reply.ts';
 import { createRouter, DEFAULT_PATHS, type RelayPaths } from './routes.ts';
 import { createScriptServer, scriptReply, type Precompress } from './script.ts';
 import type { Spool } from '../delivery/spool.ts';
+import { intakeOf, type RelayObserver } from './observe.ts';
 
-export { DEFAULT_PATHS, type RelayPaths, type ConnInfo };
+export { DEFAULT_PATHS, type RelayPaths, type ConnInfo, type RelayObserver };
 
 export interface RelayOptions {
   /**
@@ -81,6 +82,8 @@ export interface RelayOptions {
   fallback?: (request: Request) => Response | Promise<Response>;
   /** Reject-count summaries are logged at most this often (default 10 s). */
   logWindowMs?: number;
+  /** Told what the intake decided, event by event (metrics; see observe.ts). */
+  observe?: RelayObserver;
 }
 
 export interface RelayHandler {
@@ -144,7 +147,12 @@ export function createRelay(options: RelayOptions): RelayHandler {
     now,
     clock,
     newId,
-    onRefused: (code, route, message) => rejects.count(code, route, 400, message),
+    onRefused: (code, route, message) => {
+      rejects.count(code, route, 400, message);
+      const intake = options.observe && intakeOf(paths, route);
+      if (intake) options.observe!.refused(intake, code, 1, false);
+    },
+    observe: options.observe,
   });
   const script = options.script
     ? createScriptServer(options.script, paths.collect, {
@@ -167,6 +175,7 @@ export function createRelay(options: RelayOptions): RelayHandler {
     fallback: options.fallback,
     rejects,
     log,
+    observe: options.observe,
   });
 
   const handler = (async (request: Request, conn?: ConnInfo) => toResponse(await router.answer(request, conn))) as RelayHandler;

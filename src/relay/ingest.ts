@@ -23,6 +23,7 @@ import { createRateLimiter } from './rate-limit.ts';
 import { Reply } from './reply.ts';
 import { checkEvent, parseBatch, readBody, type JsonObject } from './validate.ts';
 import { fromTracker } from './tracker-events.ts';
+import { refusing, type RelayObserver } from './observe.ts';
 import { applyIpPolicy, pagePolicy } from './privacy-policy.ts';
 
 /** Per-connection facts a Web `Request` does not carry. */
@@ -48,6 +49,8 @@ export interface IngestOptions {
   rateLimit: number;
   /** Called for each event refused out of a batch whose other events were stored (for the reject log). */
   onRefused?: ((code: string, route: string, message: string) => void) | undefined;
+  /** Told how many events each request stored (metrics); refusals reach it through the router. */
+  observe?: RelayObserver | undefined;
   /** `COOKIE_DOMAIN`: see `cookieDomain` in src/shared/visitor-id.ts. */
   cookieDomain?: string | undefined;
   trust: TrustProxy;
@@ -120,15 +123,16 @@ export function createIngest(options: IngestOptions): Ingest {
         refused.push({ index: i, error: error.code, message: error.message });
       }
     });
-    if (events.length === 0) throw firstError;
+    if (events.length === 0) throw refusing(firstError, refused.length);
     const stored = await store(events, request, applyIpPolicy(ip, policy.ip), apiKey ?? 'local', (k, bytes) => {
       const error = eventTooLarge(indexes[k]!, bytes);
       firstError ??= error;
       refused.push({ index: indexes[k]!, error: error.code, message: error.message });
     });
-    if (stored.stored + stored.duplicates === 0) throw firstError;
+    if (stored.stored + stored.duplicates === 0) throw refusing(firstError, refused.length);
     refused.sort((a, b) => a.index - b.index);
     for (const r of refused) options.onRefused?.(r.error, url.pathname, r.message);
+    options.observe?.stored(official ? 'official' : 'tracker', stored.stored);
     const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
     corsHeaders(headers, origin);
     // Cookieless (`cookie_policy` strict, or comply, which the relay cannot tell apart): no cookie.
@@ -170,7 +174,11 @@ export function createIngest(options: IngestOptions): Ingest {
       records.push(record);
     });
     if (records.length > 0) {
-      await spool.append(records);
+      try {
+        await spool.append(records);
+      } catch (error) {
+        throw refusing(error, records.length);
+      }
       for (const id of ids) dedupe.add(id);
       options.feed?.push(accepted);
       options.onStored?.();
@@ -188,9 +196,10 @@ export function createIngest(options: IngestOptions): Ingest {
     const id = visitorIdFrom(request.headers.get('cookie')) ?? newId();
     event['user'] = { anonymous_id: id };
     checkEvent(event, 0);
-    await store([event], request, ip, options.apiKey ?? 'local', (_, bytes) => {
+    const stored = await store([event], request, ip, options.apiKey ?? 'local', (_, bytes) => {
       throw eventTooLarge(0, bytes);
     });
+    options.observe?.stored('pixel', stored.stored);
     return new Reply(200, headers, GIF, [visitorCookie(id, { secure: context.protocol === 'https', domain: visitorDomain(context, url, false) })]);
   }
 
@@ -224,9 +233,9 @@ export function createIngest(options: IngestOptions): Ingest {
     if (!limiter) return;
     const waitMs = limiter.take(ip ?? 'unknown', cost);
     if (waitMs > 0) {
-      throw new RelayError(429, 'rate_limited', `too many events from this address; retry in ${Math.ceil(waitMs / 1000)} s`, {
+      throw refusing(new RelayError(429, 'rate_limited', `too many events from this address; retry in ${Math.ceil(waitMs / 1000)} s`, {
         'retry-after': String(Math.ceil(waitMs / 1000)),
-      });
+      }), cost);
     }
   }
 

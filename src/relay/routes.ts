@@ -14,6 +14,7 @@ import type { TrustProxy } from './client-ip.ts';
 import { requestContext } from './request-context.ts';
 import type { RejectLog } from './reject-log.ts';
 import { Reply } from './reply.ts';
+import { eventsRefused, intakeOf, type RelayObserver } from './observe.ts';
 
 export interface RelayPaths {
   /** The tracker script (default `/u.js`). */
@@ -65,6 +66,7 @@ export interface RouterOptions {
   fallback?: ((request: Request) => Response | Promise<Response>) | undefined;
   rejects: RejectLog;
   log: Logger;
+  observe?: RelayObserver | undefined;
 }
 
 export function createRouter(options: RouterOptions): Router {
@@ -113,6 +115,8 @@ export function createRouter(options: RouterOptions): Router {
     const code = errorCode(error);
     if (code === 'internal') log.error('request failed', { route, reason: error instanceof Error ? error.message : String(error) });
     else rejects.count(code, route, res.status, error instanceof Error ? error.message : '');
+    const intake = options.observe && intakeOf(paths, route);
+    if (intake) options.observe!.refused(intake, code, eventsRefused(error), true);
     return res;
   };
 

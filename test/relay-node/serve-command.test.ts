@@ -138,7 +138,7 @@ describe('umbeacon serve', () => {
   it('explains every setting in --help', () => {
     const run = spawnSync(process.execPath, ['bin/umbeacon.js', 'serve', '--help'], { cwd: ROOT, encoding: 'utf8' });
     expect(run.status).toBe(0);
-    for (const name of ['PORT', 'HOST', 'USERMAVEN_API_KEY', 'USERMAVEN_SERVER_TOKEN', 'USERMAVEN_URL', 'DATA_DIR', 'SITE_DIR', 'TRUST_PROXY', 'ALLOWED_ORIGINS', 'RATE_LIMIT', 'DATA_MAX_MB']) {
+    for (const name of ['PORT', 'HOST', 'USERMAVEN_API_KEY', 'USERMAVEN_SERVER_TOKEN', 'USERMAVEN_URL', 'DATA_DIR', 'SITE_DIR', 'TRUST_PROXY', 'ALLOWED_ORIGINS', 'RATE_LIMIT', 'DATA_MAX_MB', 'METRICS_PORT', 'METRICS_HOST']) {
       expect(run.stdout).toContain(name);
     }
     expect(run.stdout).toContain('--trust-proxy');

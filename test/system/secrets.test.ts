@@ -148,6 +148,29 @@ describe('the server token', () => {
     expect(relay.lines.some((l) => l.includes('upstream'))).toBe(true);
   });
 
+  it('stays out of every metric, label and log line, through failures, timeouts and dead letters', async () => {
+    relay = await startTestRelay(upstream, data.dir, { metricsPort: 0 });
+    const body = (target: string) => JSON.stringify({ error: 'echo', url: `http://upstream${target}`, token: CREDENTIALS, b64: btoa(CREDENTIALS) });
+    const kept = event();
+    const refused = event();
+    upstream.fail(500, { count: 2, body });
+    await call(relay.url + '/u/e', 'POST', JSON.stringify([kept]));
+    await upstream.waitFor((u) => u.eventIds().has(kept.event_id));
+    upstream.hang();
+    await call(relay.url + '/u/e', 'POST', JSON.stringify([event()]));
+    await expect.poll(async () => (await call(relay.metricsListener!.url)).raw, { timeout: 10_000 }).toContain('status="timeout"');
+    upstream.heal();
+    upstream.reject((e) => e['event_id'] === refused.event_id, 400, { body });
+    await call(relay.url + '/u/e', 'POST', JSON.stringify([refused, event()]));
+    await call(relay.url + `/api/v1/event?token=${API_KEY}.${TOKEN}`, 'POST', JSON.stringify([event()]));
+    await expect.poll(() => readOrEmpty(relay.spool.deadLetterPath)).toContain(refused.event_id);
+    await expect.poll(async () => (await call(relay.metricsListener!.url)).raw).toContain('umbeacon_events_dead_lettered_total 1');
+    const metrics = await call(relay.metricsListener!.url);
+    expect(metrics.raw).toContain('umbeacon_upstream_requests_total{status="500"} 2');
+    expect(leaks(metrics.raw)).toEqual([]);
+    expect(leaks(relay.lines.join('\n'))).toEqual([]);
+  });
+
   // The raw request target is `/api/v1/s2s/event?token=pubkey123.Zq7%2BXk%2F9Wm%3DRt4Lp8Vb`.
   const decoded = (target: string) => decodeURIComponent(target);
   it.each([
