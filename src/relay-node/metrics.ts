@@ -5,8 +5,9 @@
  *
  * - received / rejected / rate limited: the relay handler's observer (src/relay/observe.ts);
  * - forwarded / dead-lettered: the spool the forwarder drains (`watchSpool`): what `ack`
- *   settles is forwarded, less what went to `deadLetter` or was set aside again with `append`
- *   since the batch was read;
+ *   settles is forwarded, less what went to `deadLetter` (dead-lettered) or was set aside again
+ *   with `append` since the batch was read. Both are counted in the tick in which the spool's
+ *   depth drops, so no scrape sees an event twice or not at all;
  * - upstream requests and their duration: the `fetch` given to the upstream (`watchFetch`);
  * - spool gauges: read from `stats()` at scrape time.
  *
@@ -85,7 +86,10 @@ export function createDeliveryMetrics(options: DeliveryMetricsOptions): Delivery
   const rateLimited = new Counter(help('umbeacon_rate_limited_total'));
   const connectionsRefused = new Counter(help('umbeacon_connections_refused_total'));
   const { spool } = options;
-  new Gauge({ ...help('umbeacon_spool_events'), collect() { this.set(spool.stats().depth); } });
+  // Events the forwarder set aside again (appended to the tail) while their batch, not yet
+  // acknowledged, still holds them too: the depth counts them twice until the ack.
+  let setAside = 0;
+  new Gauge({ ...help('umbeacon_spool_events'), collect() { this.set(Math.max(0, spool.stats().depth - setAside)); } });
   new Gauge({ ...help('umbeacon_spool_bytes'), collect() { this.set(spool.stats().bytes); } });
   new Gauge({ ...help('umbeacon_spool_dead_letter_bytes'), collect() { this.set(spool.stats().deadLetterBytes ?? 0); } });
   new Gauge(help('umbeacon_spool_max_bytes')).set(options.maxBytes);
@@ -116,29 +120,36 @@ export function createDeliveryMetrics(options: DeliveryMetricsOptions): Delivery
     watchSpool(inner) {
       // The batch being delivered: what was read, and what of it left otherwise than forwarded.
       let batch: { cursor: unknown; records: number } | null = null;
-      let notForwarded = 0;
+      let dead = 0;
+      const settle = () => {
+        batch = null;
+        dead = 0;
+        setAside = 0;
+      };
       return Object.assign(Object.create(inner) as typeof inner, {
         async read(maxRecords: number, maxBytes: number) {
           const read = await inner.read(maxRecords, maxBytes);
-          batch = read ? { cursor: read.cursor, records: read.records.length } : null;
-          notForwarded = 0;
+          settle();
+          if (read) batch = { cursor: read.cursor, records: read.records.length };
           return read;
         },
         async append(records: readonly string[]) {
           // The forwarder appends only refused events it sets aside: they are still waiting.
           await inner.append(records);
-          notForwarded += records.length;
+          setAside += records.length;
         },
         async deadLetter(record: string, reason: string) {
           await inner.deadLetter(record, reason);
-          notForwarded++;
-          deadLettered.inc();
+          dead++;
         },
-        async ack(cursor: unknown) {
-          await inner.ack(cursor);
-          if (batch && batch.cursor === cursor) forwarded.inc(Math.max(0, batch.records - notForwarded));
-          batch = null;
-          notForwarded = 0;
+        ack(cursor: unknown) {
+          // Counted before the spool's ack, which lowers its depth before its first await.
+          if (batch && batch.cursor === cursor) {
+            forwarded.inc(Math.max(0, batch.records - dead - setAside));
+            deadLettered.inc(dead);
+          }
+          settle();
+          return inner.ack(cursor);
         },
       });
     },
