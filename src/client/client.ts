@@ -8,10 +8,11 @@ import { timerClock, type Clock } from '../delivery/clock.ts';
 import { createForwarder, type ForwarderStatus } from '../delivery/forwarder.ts';
 import type { Logger } from '../delivery/log.ts';
 import { createMemorySpool } from '../delivery/memory-spool.ts';
-import type { Spool } from '../delivery/spool.ts';
+import { SpoolFullError, type Spool } from '../delivery/spool.ts';
 import { createUpstream } from '../delivery/upstream.ts';
 import { createFileSpool } from '../delivery/file-spool/index.ts';
 import { buildEvent, isPlainObject, type EventOptions } from './build-event.ts';
+import { countFetch, countSpool } from '../delivery/delivery-counts.ts';
 
 export interface ClientOptions {
   /** Usermaven API key (the workspace key). */
@@ -55,6 +56,30 @@ export interface ClientStats {
   lastError?: string;
 }
 
+/**
+ * The relay's metric families (docs/relay.md#metrics), counted since this client started, for
+ * an app to export (e.g. as prom-client counters with a `collect()`; docs/server-side.md).
+ * `received = forwarded + deadLettered + queued`.
+ */
+export interface ClientMetrics {
+  /** `umbeacon_events_received_total{route="client"}`: events queued. */
+  received: number;
+  /** `umbeacon_events_rejected_total{reason}`: events that could not be queued (`queue_full`, `storage_unavailable`). */
+  rejected: Record<string, number>;
+  /** `umbeacon_events_forwarded_total`: events the upstream took. */
+  forwarded: number;
+  /** `umbeacon_events_dead_lettered_total`: events the upstream refused for good. */
+  deadLettered: number;
+  /** `umbeacon_spool_events`: events waiting. */
+  queued: number;
+  /** `umbeacon_spool_bytes`. */
+  queuedBytes: number;
+  /** `umbeacon_upstream_requests_total{status}`: the HTTP status, or `timeout` / `error`. */
+  upstreamRequests: Record<string, number>;
+  /** `umbeacon_upstream_request_duration_seconds_sum`: seconds spent waiting for the upstream. */
+  upstreamSeconds: number;
+}
+
 export interface Client {
   /**
    * Queues an event. Throws a `TypeError` at once on a wrong call. The promise resolves when the
@@ -74,6 +99,8 @@ export interface Client {
    */
   close(timeoutMs?: number): Promise<boolean>;
   stats(): ClientStats;
+  /** The relay's metric families, counted for this client (see `ClientMetrics`). */
+  metrics(): ClientMetrics;
 }
 
 /**
@@ -108,12 +135,16 @@ export function createClient(options: ClientOptions): Client {
   const { apiKey } = options;
   const flushAt = Math.max(1, Math.min(LIMITS.upstreamEvents, options.flushAt ?? 100));
   const report = options.onError ?? ((error: Error) => process.stderr.write(`umbeacon client: ${error.message}\n`));
+  const counts = { received: 0, rejected: {} as Record<string, number>, forwarded: 0, deadLettered: 0, upstreamRequests: {} as Record<string, number>, upstreamSeconds: 0 };
   const upstream = createUpstream({
     apiKey,
     serverToken: options.serverToken,
     ...(options.url ? { url: options.url } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    fetch: countFetch(options.fetch ?? ((input, init) => fetch(input, init)), options.timeoutMs ?? 15_000, (status, seconds) => {
+      counts.upstreamRequests[status] = (counts.upstreamRequests[status] ?? 0) + 1;
+      counts.upstreamSeconds += seconds;
+    }),
   });
 
   const tell = (msg: string, fields?: Record<string, unknown>) => report(new Error(`${msg}${fields?.['reason'] ? `: ${String(fields['reason'])}` : ''}`));
@@ -129,10 +160,16 @@ export function createClient(options: ClientOptions): Client {
   let closed = false;
   // Timers keep the process alive only while events wait: an idle client does not hold it open.
   const clock: Clock = timerClock(() => (spool?.stats().depth ?? 0) > 0);
+  let setAside = () => 0;
   const ready = opened.then((s) => {
     spool = s;
+    const counted = countSpool(s, (sent, dead) => {
+      counts.forwarded += sent;
+      counts.deadLettered += dead;
+    });
+    setAside = counted.setAside;
     forwarder = createForwarder({
-      spool: s,
+      spool: counted.spool,
       upstream,
       logger,
       clock,
@@ -150,7 +187,14 @@ export function createClient(options: ClientOptions): Client {
   const enqueue = (json: string): Promise<void> => {
     if (closed) return handled(Promise.reject(new Error('the client is closed; create a new one')));
     const stored = ready.then(async (s) => {
-      await s.append([json]);
+      try {
+        await s.append([json]);
+      } catch (error) {
+        const reason = error instanceof SpoolFullError ? 'queue_full' : 'storage_unavailable';
+        counts.rejected[reason] = (counts.rejected[reason] ?? 0) + 1;
+        throw error;
+      }
+      counts.received++;
       // "Send at 100 events": a full batch is waiting, so cut the 1 s wait short — but never a
       // back-off while the upstream is failing, or every call would be a retry.
       if (s.stats().depth >= flushAt && forwarder && forwarder.status().consecutiveFailures === 0) void forwarder.drain(0);
@@ -216,6 +260,10 @@ export function createClient(options: ClientOptions): Client {
       const out: ClientStats = { queued: spool?.stats().depth ?? pending.size, sent: status.sentEvents ?? 0, refused: status.deadLettered ?? 0 };
       if (status.consecutiveFailures && status.lastError) out.lastError = status.lastError;
       return out;
+    },
+    metrics() {
+      const stats = spool?.stats() ?? { depth: 0, bytes: 0 };
+      return { ...counts, rejected: { ...counts.rejected }, upstreamRequests: { ...counts.upstreamRequests }, queued: Math.max(0, stats.depth - setAside()), queuedBytes: stats.bytes };
     },
   };
 }

@@ -22,6 +22,7 @@ import { createJsonLogger, type Logger } from '../delivery/log.ts';
 import { createUpstream, s2sEndpoint, type Upstream } from '../delivery/upstream.ts';
 import type { Env, MessageBatch } from './bindings.ts';
 import { consumeBatch } from './consumer.ts';
+import { createEdgeCounts, type EdgeCounts } from './counts.ts';
 import { createQueueSpool } from './queue-spool.ts';
 import { readSettings, required, type EdgeSettings } from './settings.ts';
 
@@ -62,6 +63,8 @@ interface Isolate {
   fetchProblem: ConfigError | null;
   logger: Logger;
   relay: RelayHandler | null;
+  /** What the relay's intake counted since the last `metrics` line. */
+  counts: EdgeCounts;
 }
 
 // Bindings are fixed for the life of an isolate, so settings are read and checked once, and
@@ -75,7 +78,7 @@ function isolateFor(env: Env): Isolate {
   const key = typeof env.USERMAVEN_API_KEY === 'string' ? env.USERMAVEN_API_KEY.trim() : '';
   // Worker logs (`wrangler tail`, Workers Logs) get the same redacting JSON lines as the Node relay's stdout.
   const logger = createJsonLogger((line) => console.log(line.trimEnd()), token ? [token, `${key}.${token}`] : []);
-  isolate = { settings: null, problem: null, fetchProblem: null, logger, relay: null };
+  isolate = { settings: null, problem: null, fetchProblem: null, logger, relay: null, counts: createEdgeCounts() };
   try {
     isolate.settings = readSettings(env);
     // The Node relay's `listening` line, once per isolate: where its consumer posts (never the token).
@@ -106,6 +109,7 @@ function relayFor(env: Env, isolate: Isolate): RelayHandler {
     rateLimit: settings.rateLimit,
     mode: 'edge',
     logger: isolate.logger,
+    observe: isolate.counts.observer,
   });
   return isolate.relay;
 }
@@ -133,13 +137,18 @@ async function fetchHandler(request: Request, env: Env): Promise<Response> {
   const remoteAddress = request.headers.get('cf-connecting-ip') ?? undefined;
   const url = new URL(request.url);
   const context = requestContext(request, url, remoteAddress, trustNothing);
-  return toWorkerResponse(await relay.reply(withClientAcceptEncoding(withoutForwardedFor(request)), { remoteAddress, url, context }));
+  const answer = await relay.reply(withClientAcceptEncoding(withoutForwardedFor(request)), { remoteAddress, url, context });
+  // The Node relay's metric families, as one line per invocation that counted something (counts.ts).
+  const counted = isolate.counts.take();
+  if (counted) isolate.logger.info('metrics', counted);
+  return toWorkerResponse(answer);
 }
 
 async function queueHandler(batch: MessageBatch, env: Env): Promise<void> {
   const isolate = isolateFor(env);
   const settings = isolate.settings;
   let upstream: Upstream;
+  const counts = createEdgeCounts();
   try {
     if (!settings) throw isolate.problem ?? new ConfigError('settings', 'unreadable');
     upstream = createUpstream({
@@ -147,6 +156,7 @@ async function queueHandler(batch: MessageBatch, env: Env): Promise<void> {
       apiKey: required(settings.apiKey, 'USERMAVEN_API_KEY', 'the consumer stamps no key of its own; set it in [vars]'),
       serverToken: required(settings.serverToken, 'USERMAVEN_SERVER_TOKEN', 'the consumer needs it: wrangler secret put USERMAVEN_SERVER_TOKEN'),
       timeoutMs: settings.upstreamTimeoutMs,
+      fetch: counts.watchFetch((input, init) => fetch(input, init)),
     });
   } catch (error) {
     // Misconfigured: hold the events back (retried with the usual delays) rather than lose them.
@@ -162,6 +172,11 @@ async function queueHandler(batch: MessageBatch, env: Env): Promise<void> {
     ...(settings ? { budgetMs: settings.consumerBudgetMs, maxRetries: settings.queueMaxRetries } : {}),
   });
   isolate.logger.info('batch', { queue: batch.queue, messages: batch.messages.length, ...result });
+  isolate.logger.info('metrics', {
+    umbeacon_events_forwarded_total: result.delivered,
+    umbeacon_events_dead_lettered_total: result.deadLettered,
+    ...counts.take(),
+  });
 }
 
 /**

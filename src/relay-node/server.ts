@@ -20,7 +20,8 @@ import { createFileSpool, type FileSpool, type FileSpoolOptions } from '../deliv
 import { createLocalStore, readRecent } from './local-store.ts';
 import { DEFAULT_MAX_CONNECTIONS_PER_IP, limitConnectionsPerIp } from './connection-limit.ts';
 import { toNodeListener } from './node-adapter.ts';
-import { createDeliveryMetrics, serveMetrics, type DeliveryMetrics, type MetricsListener } from './metrics.ts';
+import { createDeliveryMetrics, type DeliveryMetrics } from './metrics.ts';
+import { serveMetrics, type MetricsListener } from './metrics-listener.ts';
 
 /** The most a client may take to send its headers (REQUEST_TIMEOUT_MS still bounds the whole request). */
 const HEADERS_TIMEOUT_MS = 10_000;

@@ -230,3 +230,32 @@ describe('createClient', () => {
     expect(() => createClient({ apiKey: 'k', serverToken: 's', ...options })).toThrow(message);
   });
 });
+
+describe('metrics()', () => {
+  it('counts what the relay\'s families count, and the counters add up after an outage', async () => {
+    const c = client({ flushIntervalMs: 10 });
+    upstream.fail(503, { count: 2 });
+    await Promise.all([c.track('a'), c.track('b'), c.track('c')]);
+    upstream.reject((e) => e['event_type'] === 'bad', 400);
+    await c.track('bad');
+    await c.track('d');
+    expect(await c.flush(10_000)).toBe(true);
+    const m = c.metrics();
+    expect(m).toMatchObject({ received: 5, forwarded: 4, deadLettered: 1, queued: 0, rejected: {} });
+    expect(m.received).toBe(m.forwarded + m.deadLettered + m.queued);
+    expect(m.upstreamRequests['503']).toBe(2);
+    expect(m.upstreamRequests['200']).toBeGreaterThanOrEqual(1);
+    expect(m.upstreamSeconds).toBeGreaterThan(0);
+    expect(JSON.stringify(m)).not.toContain(upstream.serverToken);
+  });
+
+  it('counts events the full queue refused', async () => {
+    const c = client({ maxQueueBytes: 600 });
+    upstream.fail(503);
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => c.track(`e${i}`, { pad: 'x'.repeat(100) })));
+    const refused = results.filter((r) => r.status === 'rejected').length;
+    expect(refused).toBeGreaterThan(0);
+    expect(c.metrics().rejected).toEqual({ queue_full: refused });
+    expect(c.metrics().received).toBe(10 - refused);
+  });
+});

@@ -198,3 +198,33 @@ describe('the server token at the edge', () => {
     expect(Object.keys(await edge.mf.getBindings(edge.names.consumer))).toContain('USERMAVEN_SERVER_TOKEN');
   });
 });
+
+describe('metrics at the edge (one "metrics" log line per invocation)', () => {
+  it('logs the Node relay\'s families, and summed over the lines they add up', async () => {
+    edge = await startEdge();
+    const { url, upstream } = edge;
+    upstream.reject((e) => e['event_type'] === 'poison', 400);
+    expect((await post(url, [event('m-1'), event('m-2'), { event_id: 'no-type' }])).status).toBe(200);
+    expect((await post(url, [event('m-3'), event('m-4', { event_type: 'poison' })])).status).toBe(200);
+    expect((await post(url, '{not json')).status).toBe(400);
+    expect((await fetch(`${url}/u/p.gif?url=https%3A%2F%2Fsite.test%2F`)).status).toBe(200);
+    expect((await fetch(`${url}/u.js`)).status).toBe(200);
+    await edge.waitFor(() => upstream.eventIds().size === 4 && edge!.deadLetters().length === 1);
+    const metrics = () => edge!.lines().filter((l) => l['msg'] === 'metrics');
+    const sum = (family: string, key?: string) =>
+      metrics().reduce((n, l) => {
+        const v = l[family] as number | Record<string, number> | undefined;
+        return n + (typeof v === 'number' ? v : v ? (key ? v[key] ?? 0 : Object.values(v).reduce((a, b) => a + b, 0)) : 0);
+      }, 0);
+    await edge.waitFor(() => sum('umbeacon_events_forwarded_total') === 4 && sum('umbeacon_events_dead_lettered_total') === 1);
+    expect(sum('umbeacon_events_received_total', 'tracker')).toBe(4);
+    expect(sum('umbeacon_events_received_total', 'pixel')).toBe(1);
+    expect(sum('umbeacon_events_rejected_total', 'event_type')).toBe(1);
+    expect(sum('umbeacon_events_rejected_total', 'not_object')).toBe(1);
+    expect(sum('umbeacon_events_received_total')).toBe(sum('umbeacon_events_forwarded_total') + sum('umbeacon_events_dead_lettered_total'));
+    expect(sum('umbeacon_upstream_requests_total', '200')).toBeGreaterThanOrEqual(1);
+    expect(sum('umbeacon_upstream_requests_total', '400')).toBeGreaterThanOrEqual(1);
+    // The script and other reads count nothing, so they log no line.
+    expect(metrics().every((l) => Object.keys(l).some((k) => k.startsWith('umbeacon_')))).toBe(true);
+  });
+});
