@@ -46,11 +46,17 @@ const jsCookieUsedParts = {
       cut('(arguments.length && !name)', 'false');
       cut('if (name === found) {\n          break\n        }', '');
       cut('return name ? jar[name] : jar', 'return jar');
-      // The read converter serves only get(), which the tracker does not use.
-      cut(/  read: function \(value\) \{[^]*?\n  \},\n/, '');
       // No default attributes either (they exist for withAttributes): the tracker passes
       // every attribute, `path` first, to its one set() call, so the cookie string is the same.
       cut('attributes = assign({}, defaultAttributes, attributes);', '');
+      // The tracker passes `max-age`, never `expires`: js-cookie's date arithmetic goes.
+      cut(/    if \(typeof attributes\.expires === 'number'\) \{[^]*?\n    \}\n    if \(attributes\.expires\) \{[^]*?\n    \}\n/, '');
+      // The value is a visitor id of [\w-] only (the tracker checks every id it reads back,
+      // src/tracker/id.ts), and so are the attributes it passes: nothing to encode or cut at ';'.
+      cut('converter.write(value, name)', 'value');
+      cut("attributes[attributeName].split(';')[0]", 'attributes[attributeName]');
+      cut(/var defaultConverter = \{[^]*?\n\};\n/, '');
+      cut('init(defaultConverter,', 'init(0,');
       // The one cookie the tracker writes is `__eventn_id`, whose name has nothing to escape.
       cut(/name = encodeURIComponent\(name\)\s*\.replace\([^\n]*\n\s*\.replace\(\/\[\(\)\]\/g, escape\);/, '');
       const start = src.indexOf('  return Object.create(');
@@ -102,7 +108,8 @@ for (const { entry, out } of trackerScripts) {
     // here, as none of the tracker's or js-cookie's functions uses `this` or is constructed.
     compress: { passes: 5, unsafe_arrows: true, unsafe_methods: true },
     mangle: true,
-    format: { quote_style: 0 },
+    // ascii_only: the few non-ASCII characters as escapes, which gzip takes for less.
+    format: { quote_style: 0, ascii_only: true },
   });
   // The relay rewrites this literal when it serves the script under another collect path
   // (src/relay/script.ts): it must survive minification exactly once.

@@ -9,6 +9,10 @@
 // script by `src`, so page setup and the harness's own evaluate calls cancel out. The three
 // pages run in turn, alternating, for BENCH_RUNS rounds; medians are printed.
 //
+// Then a burst: 1,000 track() calls in one tick on a loaded u.js page, timed in the page
+// (performance.now around the loop), BURST_RUNS times; the check is < 0.5 ms per call.
+// The relay answers 204 to everything, and the bench waits until all 1,000 have arrived.
+//
 //   BENCH_RUNS=60 npm run bench -- tracker
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -27,11 +31,18 @@ const pages = {
   official: `<!doctype html><title>o</title>${stub}<script src="/lib.js" data-key="bench-key"></script>`,
 };
 
+let received = 0;
 const server = createServer((req, res) => {
   const path = new URL(req.url ?? '/', 'http://x').pathname;
   if (req.method === 'POST') {
-    req.resume();
-    req.on('end', () => res.writeHead(204, { 'access-control-allow-origin': '*' }).end());
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      try {
+        received += JSON.parse(body).filter((e) => e.e === 'burst').length;
+      } catch {}
+      res.writeHead(204, { 'access-control-allow-origin': '*' }).end();
+    });
     return;
   }
   const js = { '/blank.js': '', '/u.js': ours, '/lib.js': official }[path];
@@ -65,6 +76,27 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const times = { blank: [], umbeacon: [], official: [] };
 for (const name of Object.keys(times)) await measure(name); // warm-up
 for (let i = 0; i < runs; i++) for (const name of Object.keys(times)) times[name].push(await measure(name));
+
+/** ms per call of 1,000 track() calls in one tick, and the ms until all of them arrived. */
+async function burst() {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${origin}/umbeacon.html`);
+  await page.waitForFunction(() => typeof window.usermaven?.track === 'function');
+  received = 0;
+  const start = Date.now();
+  const ms = await page.evaluate(() => {
+    const t = performance.now();
+    for (let i = 0; i < 1000; i++) window.usermaven.track('burst', { i });
+    return performance.now() - t;
+  });
+  while (received < 1000 && Date.now() - start < 30_000) await new Promise((ok) => setTimeout(ok, 20));
+  const arrived = received;
+  await context.close();
+  return { perCall: ms / 1000, arrived, ms: Date.now() - start };
+}
+const bursts = [];
+for (let i = 0; i < Number(process.env.BURST_RUNS ?? 5); i++) bursts.push(await burst());
 await browser.close();
 server.close();
 
@@ -76,3 +108,7 @@ console.log(`  blank script           ${base.toFixed(2)} ms (subtracted)`);
 console.log(`  official lib.js        ${cost('official').toFixed(2)} ms   ${gz(official)} B gzip`);
 console.log(`  u.js                   ${cost('umbeacon').toFixed(2)} ms   ${gz(ours)} B gzip`);
 console.log(`  ratio u.js / official  ${(cost('umbeacon') / cost('official')).toFixed(2)}×   (goal ≤ 0.5×)`);
+const perCall = median(bursts.map((b) => b.perCall));
+console.log(`burst: 1,000 track() calls in one tick (median of ${bursts.length} runs)`);
+console.log(`  per call               ${perCall.toFixed(3)} ms   (check < 0.5 ms: ${perCall < 0.5 ? 'yes' : 'NO'})`);
+console.log(`  all arrived after      ${median(bursts.map((b) => b.ms))} ms   (${Math.min(...bursts.map((b) => b.arrived))} of 1000 in the worst run)`);

@@ -40,11 +40,15 @@ for (const { name, init } of beacons) {
       window.usermaven.track('leaving');
       document.getElementById('away')!.click();
     });
+    await expect(page).toHaveTitle('Away, no tracker');
+    // Sent by the page's last moments if a request made it out, else kept for the next page.
+    await page.goto(site.page('/index.html?back'));
     await site.expectEvents((e) => e.event_type === 'leaving');
+    await site.expectEvents((e) => e.event_type === 'pageview', 2);
     // At least once: a fallback racing the page's unload may deliver a batch twice, always
     // under the same event_id, which the upstream de-duplicates on.
     const byId = new Map(site.events().map((e) => [e.event_id, e.event_type]));
-    expect([...byId.values()]).toEqual(['pageview', 'live', 'leaving']);
+    expect([...byId.values()]).toEqual(['pageview', 'live', 'leaving', 'pageview']);
     expect(site.requests.every((r) => r.headers['content-type'] === 'text/plain;charset=UTF-8')).toBe(true);
   });
 }

@@ -153,6 +153,8 @@ export function createRelay(options: RelayOptions): RelayHandler {
       if (intake) options.observe!.refused(intake, code, 1, false);
     },
     observe: options.observe,
+    // Counted with the refusals: events lost before they reached the relay, shown in /healthz.
+    onDroppedInBrowser: (count, route) => rejects.count('dropped_in_browser', route, 200, 'the tracker dropped events its outbox could not keep (bytes or age)', count),
   });
   const script = options.script
     ? createScriptServer(options.script, paths.collect, {

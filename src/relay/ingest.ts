@@ -22,7 +22,7 @@ import { GIF, pixelEvent } from './pixel.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { Reply } from './reply.ts';
 import { checkEvent, parseBatch, readBody, type JsonObject } from './validate.ts';
-import { fromTracker } from './tracker-events.ts';
+import { droppedBefore, fromTracker } from './tracker-events.ts';
 import { refusing, type RelayObserver } from './observe.ts';
 import { applyIpPolicy, pagePolicy } from './privacy-policy.ts';
 
@@ -47,6 +47,8 @@ export interface IngestOptions {
   feed?: EventFeed | undefined;
   /** Events per second per client IP; 0 = off. */
   rateLimit: number;
+  /** Called with how many events a tracker's outbox dropped (`o`), once the batch that says so is stored. */
+  onDroppedInBrowser?: ((count: number, route: string) => void) | undefined;
   /** Called for each event refused out of a batch whose other events were stored (for the reject log). */
   onRefused?: ((code: string, route: string, message: string) => void) | undefined;
   /** Told how many events each request stored (metrics); refusals reach it through the router. */
@@ -108,8 +110,10 @@ export function createIngest(options: IngestOptions): Ingest {
     const indexes: number[] = [];
     const refused: { index: number; error: string; message: string }[] = [];
     let firstError: unknown;
+    let dropped = 0;
     batch.forEach((raw, i) => {
       try {
+        if (!official) dropped += droppedBefore(raw);
         const event = official ? raw : fromTracker(raw, facts);
         checkEvent(event, i);
         const out = official ? fromOfficial(event) : event;
@@ -133,6 +137,7 @@ export function createIngest(options: IngestOptions): Ingest {
     refused.sort((a, b) => a.index - b.index);
     for (const r of refused) options.onRefused?.(r.error, url.pathname, r.message);
     options.observe?.stored(official ? 'official' : 'tracker', stored.stored);
+    if (dropped > 0) options.onDroppedInBrowser?.(dropped, url.pathname);
     const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
     corsHeaders(headers, origin);
     // Cookieless (`cookie_policy` strict, or comply, which the relay cannot tell apart): no cookie.

@@ -1,8 +1,8 @@
 /**
  * What a page's privacy settings ask of the relay. Both the official SDK
  * (`/api/v1/event?token=…&cookie_policy=strict&ip_policy=strict`) and u.js (the same
- * parameters on its collect URL) send them, from `data-privacy-policy`,
- * `data-cookie-policy` and `data-ip-policy`:
+ * parameters on its collect URL, by their short names `c` and `i`) send them, from
+ * `data-privacy-policy`, `data-cookie-policy` and `data-ip-policy`:
  *
  * - `cookie_policy`: `keep` (default) re-issues the visitor cookie; `strict` (cookieless) and
  *   `comply` (strict for visitors where consent is required, which the relay cannot tell)
@@ -24,7 +24,8 @@ export interface PagePolicy {
 const policy = (v: string | null): Policy => (v === 'strict' || v === 'comply' ? v : 'keep');
 
 export function pagePolicy(url: URL): PagePolicy {
-  return { cookie: policy(url.searchParams.get('cookie_policy')), ip: policy(url.searchParams.get('ip_policy')) };
+  const q = url.searchParams;
+  return { cookie: policy(q.get('cookie_policy') ?? q.get('c')), ip: policy(q.get('ip_policy') ?? q.get('i')) };
 }
 
 /** The address Usermaven may see under this policy. */

@@ -7,8 +7,8 @@
 import type { Logger } from '../delivery/log.ts';
 
 export interface RejectLog {
-  /** Count one refusal (logs it when it is the first of its reason). */
-  count(code: string, route: string, status: number, message: string): void;
+  /** Count one refusal, or `n` (logs it when it is the first of its reason). */
+  count(code: string, route: string, status: number, message: string, n?: number): void;
   /** Log the current window's counts if the window has run out (any request may close it). */
   tick(): void;
   /** Log the current window's counts now (on shutdown). */
@@ -36,11 +36,12 @@ export function createRejectLog(options: { log: Logger; /** Monotonic ms. */ clo
   };
 
   return {
-    count(code, route, status, message) {
-      totals[code] = (totals[code] ?? 0) + 1;
-      if (totals[code] === 1) log.warn('rejected', { reason: code, status, route, message });
+    count(code, route, status, message, n = 1) {
+      const first = totals[code] === undefined;
+      totals[code] = (totals[code] ?? 0) + n;
+      if (first) log.warn('rejected', { reason: code, status, route, message, ...(n === 1 ? {} : { count: n }) });
       else {
-        windowCounts[code] = (windowCounts[code] ?? 0) + 1;
+        windowCounts[code] = (windowCounts[code] ?? 0) + n;
         windowCounted++;
       }
       flush(false);

@@ -28,6 +28,7 @@
  * | `z` | `local_tz_offset` | minutes |
  * | `g` | `user_agent` | `navigator.userAgent`; else the request's `User-Agent` |
  * | `m` | `namespace` | `data-namespace`, else `"default"` |
+ * | `o` | — | on the oldest event of the tracker's outbox: how many events its bounds dropped before it (0 mostly); the relay counts it (src/relay/tracker-events.ts) and drops the key |
  * | — | `user_language` | the first tag of the request's `Accept-Language` |
  * | — | `ids` | the request's `_ga`, `_fbp`, `_fbc` cookies |
  * | — | `src` | `"umbeacon"` |
@@ -44,7 +45,8 @@ export interface CompactEvent {
   u?: Record<string, unknown> | null;
   c?: Record<string, unknown> | null;
   p?: Record<string, unknown>;
-  a?: Record<string, unknown> | undefined;
+  /** An array only on `$scroll` (src/relay/tracker-events.ts expands it). */
+  a?: Record<string, unknown> | unknown[] | undefined;
   l: string;
   d: string;
   r: string;
@@ -54,6 +56,7 @@ export interface CompactEvent {
   z: number;
   g?: string;
   m?: string | undefined;
+  o?: number;
 }
 
 /** What the request says about the browser, for the fields u.js does not repeat. */

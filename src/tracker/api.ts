@@ -5,7 +5,8 @@ import { event, type Made } from './context.ts';
 import { log } from './debug.ts';
 import { anonymousId, jar } from './id.ts';
 import { COMPANY, PROPS, USER, load, save } from './store.ts';
-import { discard, keep, schedule } from './transport.ts';
+import { bytes } from './json.ts';
+import { MAX_BODY, discard, keep, schedule } from './transport.ts';
 
 type Obj = Record<string, any>;
 
@@ -20,12 +21,13 @@ let made: Made = {};
 let current: string;
 
 /**
- * Reports programmer misuse: the call the site should write instead is in docs/tracker.md
- * (one generic message costs a fraction of a usage string per command). `run` rethrows it
- * only with `data-debug`: loud while a site is built, harmless once it is live.
+ * Reports programmer misuse, naming the command; the call to write instead is in
+ * docs/tracker.md (a usage string per command, or even one generic pointer to the doc, costs
+ * bytes of every page load). `run` rethrows it only with `data-debug`: loud while a site is
+ * built, harmless once it is live.
  */
 const misuse = (): never => {
-  throw Error('umbeacon: use ' + ((commands as Record<string, Fn>)[current] ? current + '(…) as docs/tracker.md shows' : Object.keys(commands)));
+  throw Error('umbeacon: misused ' + current);
 };
 
 const isObj = (v: unknown): v is Obj => (v && typeof v == 'object' && !Array.isArray(v)) as boolean;
@@ -36,11 +38,27 @@ const isEmail = (v: unknown) => /^[^\s@]+@([\w-]+\.)+[a-z]{2,}$/i.test(v as stri
 const route = (u: URL | Location) => u.pathname + (/^#[!/]/.test(u.hash) ? u.hash : '');
 let last: string | undefined;
 
-/** Puts an event of this call in the outbox, which leaves shortly; undefined when not allowed. */
-export const send = (type: string, attributes?: Obj) => {
-  if (!allowed()) return log('off', type);
+/** An event the relay takes: alone in a request, within its body limit (its per-event limit). */
+const fits = (e: object) => bytes([e]) <= MAX_BODY;
+
+/**
+ * What would make an event too big for the relay is refused at the call, said on the
+ * console as the official SDK reports errors (always, not only with data-debug): once
+ * queued, the event would be refused forever.
+ */
+const tooBig = (what: string) => console.error('umbeacon: too big', what);
+
+/**
+ * Puts an event of this call in the outbox, which leaves shortly; undefined when not allowed
+ * or too big. A too-big event also forgets what every event carries (user, company, super
+ * properties: `reset()` keeping the visitor), once: whatever made it too big (an identify()
+ * with an oversized user, a property an older u.js stored), later events must not carry it.
+ */
+export const send = (type: string, attributes?: Obj | unknown[]) => {
+  if (!allowed()) return;
   const e = event(type, attributes, made);
-  keep([e]);
+  if (!fits(e)) return reset(), tooBig(type);
+  keep(e);
   schedule();
   return e;
 };
@@ -73,9 +91,9 @@ export const autoPage = () => {
 export const identify = (user: unknown, second?: unknown) => {
   if (!isObj(user) || !user.id || typeof user.id != 'string' || (user.email && !isEmail(user.email)))
     misuse();
-  save(USER, user);
   // A company inside the user stays there: the relay takes it as the event's company when
   // none was given by group() or as second argument, as the official SDK does.
+  save(USER, user);
   isObj(second) && save(COMPANY, second);
   (second && !isObj(second)) || send('user_identify');
 };
@@ -112,7 +130,7 @@ const props = (change: (p: Obj) => void, options?: unknown) => {
   const all = load(PROPS) || {};
   const k = (options as Obj)?.eventType || '';
   change((all[k] ||= {}));
-  save(PROPS, all);
+  fits(all) ? save(PROPS, all) : tooBig(current);
 };
 
 type Fn = (...a: any[]) => unknown;

@@ -23,8 +23,8 @@ const host = data.trackingHost;
  * not the page: the relay that served u.js is the one that takes its events, also when a
  * site loads u.js from a relay on another host. A copy of the script inlined into the page
  * (no src) resolves against the page. The query carries what the relay must know about the
- * page's settings: `cookie_policy`, `ip_policy` (as the official SDK sends them) and `d`,
- * the cookie domain (id.ts).
+ * page's settings: `c` and `i`, the official SDK's `cookie_policy` and `ip_policy` by short
+ * names the relay also takes (src/relay/privacy-policy.ts), and `d`, the cookie domain (id.ts).
  */
 export const ENDPOINT = new URL(data.endpoint || "/u/e", (!/usermaven\.com/.test(host!) && host) || tag?.src || location.href);
 export const DEBUG = on(data.debug);
@@ -45,9 +45,9 @@ export const BLACKLIST = data.propertyBlacklist?.split(',') || [];
 // them on to Usermaven.
 const strict = data.privacyPolicy == 'strict' && 'strict';
 const policies = [
-  ['cookie_policy', strict || data.cookiePolicy],
-  ['ip_policy', strict || data.ipPolicy],
+  ['c', strict || data.cookiePolicy],
+  ['i', strict || data.ipPolicy],
 ];
-for (const [k, v] of policies) v && v != 'keep' && ENDPOINT.searchParams.set(k!, v);
+for (const [k, v] of policies) v && ENDPOINT.searchParams.set(k!, v);
 /** No cookie, no stored id: the anonymous id is empty, as the official SDK sends it. */
 export const COOKIELESS = policies[0]![1] == 'strict';

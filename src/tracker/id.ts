@@ -1,7 +1,7 @@
 import Cookies from 'js-cookie';
 import { COOKIE_DOMAIN, COOKIELESS, ENDPOINT } from './config.ts';
 import { DOMAIN, RETIRED, load, save } from './store.ts';
-import { ANON_COOKIE as ANON, COOKIE_DAYS } from '../shared/visitor-id.ts';
+import { ANON_COOKIE as ANON, COOKIE_MAX_AGE_S } from '../shared/visitor-id.ts';
 
 /** The anonymous-id cookie; its name and lifetime are the relay's (src/shared/visitor-id.ts). */
 export { ANON };
@@ -77,7 +77,9 @@ export const anonymousId = (cookies: Record<string, string>, fresh?: boolean) =>
   // sent before reset(true) can land after it: the id a reset retired never counts again, from
   // any source (the official SDK's cookie may hold it too, if u.js adopted it from there).
   const retired = load(RETIRED);
-  const live = (v?: string) => v != retired && v;
+  // Only ids of [\w-] count (UUIDs, the official SDK's): js-cookie writes the id as it is,
+  // without its write converter (build.mjs), so nothing a cookie must escape may come back.
+  const live = (v?: string) => v != retired && /^[\w-]+$/.test(v!) && v;
   fresh && save(RETIRED, cookies[ANON] || load(ANON));
   // In order, each source read only when the ones before it hold nothing (this runs per event).
   const id: string =
@@ -102,9 +104,10 @@ export const anonymousId = (cookies: Record<string, string>, fresh?: boolean) =>
   if (cookies[ANON] != id)
     try {
       Cookies.set(ANON, id, {
-        // js-cookie's default path is cut out at build time (build.mjs): the tracker sets it
+        // js-cookie's default path is cut out at build time (build.mjs): the tracker sets it.
+        // max-age rather than expires: js-cookie's date arithmetic is cut out too.
         path: '/',
-        expires: COOKIE_DAYS,
+        'max-age': COOKIE_MAX_AGE_S + '',
         sameSite: 'Lax',
         secure: location.protocol == 'https:',
         domain: dom,

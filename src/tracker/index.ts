@@ -1,6 +1,6 @@
 // umbeacon's browser tracker, bundled to public/u.js. This file only wires the modules up:
 // config (data-* attributes), api (the calls), start (the automatic events and delivery,
-// shared with the npm package src/browser/), transport (outbox, sendBeacon), spa (history),
+// shared with the npm package src/browser/), transport (outbox, fetch, sendBeacon), json, spa (history),
 // auto ($scroll, $pageleave), chunk (the opt-in features), consent, id (cookie), context, store.
 import type { Usermaven, UsermavenCall } from '../../types/usermaven.d.ts';
 import { commands, run } from './api.ts';

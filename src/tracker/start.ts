@@ -18,11 +18,12 @@ export const start = () => {
   loadExtras();
   // Events an earlier page could not send (offline, closed) leave with the first batch.
   schedule();
-  addEventListener('online', flush);
+  addEventListener('online', () => flush());
   addEventListener('pagehide', () => {
     unload();
-    flush();
+    flush(1);
   });
-  // Hidden: the $scroll and $pageleave of the page, and everything waiting leaves now.
-  document.addEventListener('visibilitychange', () => document.hidden && (hide(), flush()));
+  // Hidden: the $scroll and $pageleave of the page, and everything waiting leaves now, by
+  // beacon; visible again: what the beacon carried is sent again, for an answer that proves it arrived.
+  document.addEventListener('visibilitychange', () => (document.hidden ? (hide(), flush()) : schedule()));
 };

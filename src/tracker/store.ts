@@ -5,6 +5,8 @@
 // consent and outbox. Values are serialized before they are stored, also in memory: a
 // value that cannot be (a cycle, a BigInt) fails in the caller, and what is kept is a
 // snapshot that later changes to the page's objects do not alter.
+import { stringify } from './json.ts';
+
 const mem: Record<string, string> = {};
 
 /** Reads a stored value; nullish (null or undefined) when absent, unreadable or corrupted. */
@@ -20,7 +22,7 @@ export const load = (k: string): any => {
 
 /** Stores a value; `null` clears it. Throws only for a value JSON cannot hold. */
 export const save = (k: string, v: unknown) => {
-  const json = JSON.stringify(v);
+  const json = stringify(v);
   try {
     delete mem[k];
     localStorage.setItem(k, json);

@@ -2,30 +2,50 @@
 type InboundEvent = Record<string, any>;
 import { ENDPOINT } from './config.ts';
 import { log } from './debug.ts';
+import { bytes, stringify } from './json.ts';
 import { OUTBOX, load, save } from './store.ts';
+
+// Delivery, as a state machine per event (docs/tracker.md, "Delivery", draws it):
+//
+//   kept ──fetch──▶ in flight ──2xx (refused ones too), other 4xx──▶ gone
+//    ▲  ◀──429, 5xx, network error: back-off, Retry-After──┘
+//    └─ page hidden or left: a beacon carries it, and it stays kept until a later
+//       answer or a later page's answer proves it arrived (the same event_id: the relay's
+//       window and Usermaven drop the repeat)
+//
+// The outbox is localStorage's `um_o`: an event leaves it only when a relay answered for it,
+// so a refused, rate-limited or lost request, a crash or a closed tab loses nothing, and this
+// page's back-off or the next page sends it. The outbox is bounded by bytes and by age, the
+// oldest dropped first and counted, the count sent along for the relay to log.
 
 /** The relay's body limit: `LIMITS.bodyBytes` in src/shared/event.ts (a unit test keeps them equal). */
 export const MAX_BODY = 65536;
 /**
- * Unsent events kept in localStorage at most; the oldest are dropped first. Below the
- * relay's `LIMITS.eventsPerRequest` (a unit test keeps it so), so a request never carries
- * too many events and split needs to count only bytes.
+ * Most events in one request: the relay's `LIMITS.eventsPerRequest` (a unit test keeps them
+ * equal). split need not count them: that many of the smallest event u.js makes are over
+ * MAX_BODY (a unit test shows it).
  */
-export const MAX_OUTBOX = 200;
+export const MAX_EVENTS = 500;
+/**
+ * The outbox's bounds: requests' worth of events (16, so 1 MiB of JSON; a site's localStorage
+ * holds about 5 million characters), and ms since the call (7 days).
+ */
+export const MAX_OUTBOX = 16, MAX_AGE = 7 * 864e5;
 
 /**
  * Splits events into JSON arrays that each fit one request, in bytes of UTF-8.
- * An event that alone exceeds the limit is dropped: the relay would refuse it forever.
+ * An event that alone exceeds the limit is left out: the relay would refuse it forever
+ * (the calls refuse such events, api.ts; the outbox's age bound drops one an older u.js kept).
  */
 export const split = (events: InboundEvent[], max = MAX_BODY) => {
   const out: InboundEvent[][] = [];
   let cur: InboundEvent[] = [];
   let size = max; // no open array yet: the first event opens one
   for (const e of events) {
-    const n = unescape(encodeURIComponent(JSON.stringify(e))).length + 1; // its UTF-8 bytes and its comma
-    if (n >= max) log('too big', e); // "[" + event + "]" would not fit
-    else {
-      if (size + n > max) out.push((cur = [])), (size = 1); // "["
+    const n = bytes(e) + 1; // its comma
+    if (n < max) {
+      // ("[" + event + "]" fits)
+      if (size + n > max ) out.push((cur = [])), (size = 1); // "["
       cur.push(e);
       size += n; // the last comma stands for "]"
     }
@@ -33,18 +53,40 @@ export const split = (events: InboundEvent[], max = MAX_BODY) => {
   return out;
 };
 
+/** This tick's events: written to the outbox together once the tick's calls are done. */
+let fresh: InboundEvent[] = [];
+/** The batch a fetch carries now: one request at a time, so batches arrive in order. */
+let busy: InboundEvent[] | 0 = 0;
+let timer: ReturnType<typeof setTimeout> | undefined;
+/** Failed attempts in a row, for the back-off. */
+let tries = 1;
+
 /**
- * Adds events to the outbox in localStorage, keeping the newest MAX_OUTBOX. Every event
- * waits there until a request takes it, so a crash, a closed tab or a network error
- * loses nothing, and the next page or the `online` event sends it.
+ * Writes the outbox once: with this tick's events, without those of `done` (answered for),
+ * within its bounds: the newest MAX_OUTBOX requests' worth (a request being at most
+ * MAX_BODY bytes) and nothing older than MAX_AGE (an event without `t`, of a u.js older than
+ * the compact format, counts as too old; one too big for any request goes). How many were dropped rides on the oldest
+ * event kept, `o`, which the relay counts (src/relay/tracker-events.ts).
  */
-export const keep = (events: InboundEvent[]) => {
-  const all = (load(OUTBOX) || []).concat(events);
-  all.length > MAX_OUTBOX && log('dropped', all.length - MAX_OUTBOX);
-  save(OUTBOX, all.slice(-MAX_OUTBOX));
+const write = (done: InboundEvent[] = []) => {
+  const old = Date.now() - MAX_AGE;
+  const all: InboundEvent[] = (load(OUTBOX) || []).concat(fresh).filter((e: InboundEvent) => !done.some((d) => d.i == e.i));
+  const kept = split(all.filter((e) => e.t > old))
+    .slice(-MAX_OUTBOX)
+    .flat();
+  fresh = [];
+  // Only the oldest event carries a count, so the oldest of all holds what was dropped before.
+  if (kept[0]) kept[0].o = ~~all[0]!.o + all.length - kept.length;
+  save(OUTBOX, kept);
 };
 
-let timer: ReturnType<typeof setTimeout> | undefined;
+/**
+ * Puts an event in the outbox. A burst of calls in one tick costs one write: the outbox is
+ * read, bounded and written again when the tick's calls are done, not once per call.
+ */
+export const keep = (e: InboundEvent) => {
+  fresh.push(e) > 1 || setTimeout(write);
+};
 
 /** Sends the outbox soon; the short delay lets a burst of calls leave as one request. */
 export const schedule = () => {
@@ -52,47 +94,73 @@ export const schedule = () => {
 };
 
 /** Drops everything not yet sent (opt-out). */
-export const discard = () => save(OUTBOX, null);
+export const discard = () => {
+  fresh = [];
+  save(OUTBOX, null);
+};
 
 /**
- * Sends the outbox now. Offline, it waits for the `online` event or the next page:
+ * Sends the outbox now: by fetch while the page lives, by beacon when it is `last` (pagehide)
+ * or hidden. Offline, it waits for the `online` event or the next page:
  * `navigator.onLine == false` is reliable, and a beacon posted offline reports success
  * and is lost.
  */
-export const flush = () => {
+export const flush = (last?: 1) => {
   timer = clearTimeout(timer)!; // undefined: the next event schedules again
-  const all: InboundEvent[] = navigator.onLine && load(OUTBOX);
-  if (all?.[0]) {
-    discard();
-    for (const e of all) e.s = Date.now();
-    split(all).forEach(post);
+  fresh[0] && write();
+  const all: InboundEvent[] = (navigator.onLine && load(OUTBOX)) || [];
+  // `s` (sent_at) before the split, which counts its bytes.
+  for (const e of all) e.s = Date.now();
+  if (last || document.hidden)
+    // What a fetch in flight carries is left to it (keepalive outlives the page).
+    split(all).map(beacon);
+  // The first request's worth, if none is in flight.
+  else busy || split(all).slice(0, 1).map(post);
+};
+
+/** Logs the batch (data-debug); its JSON. */
+const body = (batch: InboundEvent[]) => {
+  log('send', batch);
+  return stringify(batch);
+};
+
+/**
+ * The page's last moments: sendBeacon survives the page unloading, and its text/plain string
+ * body needs no CORS preflight. No answer is seen, so what it carried stays in the outbox:
+ * a browser that refuses it (returns false: over the 64 KiB in-flight quota, or blocked;
+ * throws; lacks it) or a page that replaced it with one that sends nothing loses nothing,
+ * the next page sends it again.
+ */
+const beacon = (batch: InboundEvent[]) => {
+  try {
+    navigator.sendBeacon(ENDPOINT, body(batch));
+  } catch {
+    // missing, or made to throw: the next page sends it
   }
 };
 
 /**
- * One request. sendBeacon survives the page unloading, and its text/plain string body
- * needs no CORS preflight; it returns false when the browser refuses it (over the 64 KiB
- * in-flight quota, or blocked). Then fetch with keepalive (same quota, but it reports
- * failure), then plain fetch. `no-cors`: a relay on another host answers without CORS
- * headers, and the opaque answer (status 0) counts as delivered. A network error or a 5xx
- * puts the events back in the outbox; a 4xx means the relay refuses them for good.
+ * One request while the page lives, whose answer decides: 2xx (a partial answer names refused
+ * events, which are bad for good) and any other 4xx take the batch out of the outbox; 429, a
+ * 5xx or a network error (a fetch that throws too) leave it, and it is tried again after
+ * `Retry-After`, else after the back-off (2 s, doubling), or by the next page. keepalive: the
+ * request outlives a page left meanwhile (its events stay kept, the next page sends them again).
  */
 const post = (batch: InboundEvent[]) => {
-  const body = JSON.stringify(batch);
-  let sent;
-  log('send', batch);
+  busy = batch;
   try {
-    sent = navigator.sendBeacon(ENDPOINT, body);
-  } catch {
-    // sendBeacon missing, or replaced by a privacy extension
+    fetch(ENDPOINT, { method: 'POST', body: body(batch), keepalive: true, credentials: 'include' }).then(
+      (r) => (r.status > 499 || r.status == 429 ? retry(r) : ((busy = 0), (tries = 1), write(batch), flush())),
+      retry,
+    );
+  } catch (e) {
+    // a fetch the page made throw
+    retry(e as Error);
   }
-  const f = (keepalive?: true) => fetch(ENDPOINT, { method: 'POST', body, mode: 'no-cors', keepalive } as RequestInit);
-  // The executor turns a missing or throwing fetch into a rejection. On a hidden page (being
-  // left, or in the background) a plain fetch may die with the page, and a keepalive fetch
-  // can reject while its request still goes out: the batch waits for the next page instead
-  // (`false` has no status, so it is kept like a failed request).
-  sent ||
-    new Promise<Response>((ok) => ok(f(true)))
-      .catch<Response | false>(() => !document.hidden && f())
-      .then((r) => (r as Response).status < 500 || keep(batch), () => keep(batch));
+};
+
+/** Tries again after the answer's `Retry-After` (seconds), else after the back-off. */
+const retry = (r: Response | Error) => {
+  busy = 0;
+  timer = setTimeout(flush, ((r as Response).headers?.get('retry-after') as any || (tries *= 2)) * 1e3);
 };

@@ -132,6 +132,14 @@ describe.each(['direct', 'http'] as Mode[])('relay handler (%s)', (mode) => {
       expect(h.relay.rejects()).toMatchObject({ wrong_type: 1, not_object: 1 });
     });
 
+    it("counts the events a tracker's outbox dropped (o on its oldest event) once the batch is stored", async () => {
+      await start();
+      const compact = { i: crypto.randomUUID(), e: 'pageview', t: Date.now(), n: '', l: 'https://s.test/', d: '', r: '', v: '1x1', w: '1x1', x: 'UTF-8', z: 0 };
+      expect((await post([{ ...compact, o: 7 }])).status).toBe(200);
+      expect((await post([{ ...compact, i: crypto.randomUUID(), o: 0 }])).status).toBe(200);
+      expect(h.relay.rejects()).toMatchObject({ dropped_in_browser: 7 });
+    });
+
     it('refuses a batch with no valid event as a whole, naming the first problem', async () => {
       await start();
       const res = await post([ev({ user: 'nope' }), ev({ event_type: 5 })]);

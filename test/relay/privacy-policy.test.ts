@@ -7,6 +7,9 @@ describe('pagePolicy', () => {
     ['?cookie_policy=strict&ip_policy=strict', { cookie: 'strict', ip: 'strict' }],
     ['?cookie_policy=comply&ip_policy=comply', { cookie: 'comply', ip: 'comply' }],
     ['?cookie_policy=bogus&ip_policy=KEEP', { cookie: 'keep', ip: 'keep' }],
+    // u.js's short names
+    ['?c=strict&i=comply', { cookie: 'strict', ip: 'comply' }],
+    ['?c=keep&i=keep', { cookie: 'keep', ip: 'keep' }],
   ])('reads %j', (query, expected) => {
     expect(pagePolicy(new URL('https://relay.test/u/e' + query))).toEqual(expected);
   });
