@@ -159,3 +159,22 @@ test('one anonymous id across the script tag and the package on one site', async
   expect(cookies.map((c) => [c.name, c.value])).toEqual([['__eventn_id', ids[0]]]);
   await context.close();
 });
+
+test('autocapture, loaded on demand from its own chunk: the official\'s $autocapture event and keys', async ({ browser, stack, tag, baseUserAgent }) => {
+  const fixtures = { browser, stack, tag, baseUserAgent };
+  const result = {} as Record<Sdk, UpstreamEvent[]>;
+  for (const sdk of SDKS) {
+    const run = await open(fixtures, sdk, undefined, '&autocapture');
+    await run.waitFor((e) => e['event_type'] == 'pageview');
+    // the lazy chunk has loaded once a click is captured
+    await expect(async () => {
+      await run.page.click('#buy');
+      await run.waitFor((e) => e['event_type'] == '$autocapture');
+    }).toPass({ timeout: 20_000 });
+    result[sdk] = (await run.settle()).filter((e) => e['event_type'] == '$autocapture');
+    await run.context.close();
+  }
+  const shapes = (sdk: Sdk) => [...new Set(result[sdk].map((e) => JSON.stringify(shape(e))))].sort();
+  expect(shapes('umbeacon'), JSON.stringify(result)).toEqual(shapes('official'));
+  expect(result.umbeacon[0]).toMatchObject({ autocapture_attributes: { tag_name: 'button', el_text: 'Buy now' } });
+});

@@ -33,5 +33,5 @@ export function App({ children }: { children?: ReactNode }) {
   useEffect(() => {
     document.title = title;
   }, [title]);
-  return h('main', null, h('nav', null, ...Object.entries(PAGES).map(([to, name]) => h(Link, { to, key: to }, name))), h('h1', null, title), children);
+  return h('main', null, h('nav', null, ...Object.entries(PAGES).map(([to, name]) => h(Link, { to, key: to }, name))), h('h1', null, title), h('button', { id: 'buy', className: 'btn primary' }, 'Buy now'), children);
 }

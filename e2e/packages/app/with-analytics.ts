@@ -7,8 +7,10 @@ import { createClient, UsermavenProvider, usePageView, useUsermaven } from 'umbe
 import { App } from './pages.ts';
 
 // umbeacon skips browsers driven by automation unless told (allowAutomation); the official
-// ignores the option. `?auto=false` turns the client's own route tracking off (autoPageview).
-const usermaven = createClient({ key: 'e2e-api-key', trackingHost: location.origin, allowAutomation: true, autoPageview: !location.search.includes('auto=false') });
+// ignores the option. `?auto=false` turns the client's own route tracking off (autoPageview),
+// `?autocapture` turns autocapture on.
+const q = location.search;
+const usermaven = createClient({ key: 'e2e-api-key', trackingHost: location.origin, allowAutomation: true, autoPageview: !q.includes('auto=false'), autocapture: q.includes('autocapture') });
 
 function Analytics() {
   usePageView();
