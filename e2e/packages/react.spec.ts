@@ -14,6 +14,8 @@ import { expect, test, type UpstreamEvent } from '../support/test.ts';
 import { bundleApp } from './bundle.ts';
 
 const SDKS = ['official', 'umbeacon'] as const;
+// Each test runs the app twice (the official, then umbeacon), five routes each on a busy machine.
+test.describe.configure({ timeout: 90_000 });
 type Sdk = (typeof SDKS)[number];
 
 test.beforeAll(async () => {
