@@ -6,18 +6,21 @@ export declare const DEBIAN_LISTS_DIR: string;
 export declare const CACHE_DIR: string;
 export declare const CACHED_LISTS_DIR: string;
 export declare const FILTER_LISTS: Readonly<Record<'easylist.txt' | 'easyprivacy.txt', string>>;
-export declare const APT_PACKAGES: Readonly<{ chromium: string; lists: string }>;
+export declare const APT_PACKAGES: Readonly<{ chromium: string; lists: string; prometheus: string }>;
+export declare const DEBIAN_PROMETHEUS: readonly string[];
 
 export declare class ProvisionError extends Error {}
 
 export interface Needs {
   chromium?: boolean;
   lists?: boolean;
+  prometheus?: boolean;
 }
 
 export interface Missing {
   chromium: boolean;
   lists: boolean;
+  prometheus?: boolean;
 }
 
 /** Every fact about the machine and every action provisioning takes. */
@@ -38,6 +41,7 @@ export interface Machine {
 export interface Found {
   chromium: string | undefined;
   lists: string | undefined;
+  prometheus: string | undefined;
 }
 
 export declare function realMachine(): Machine;
@@ -45,6 +49,8 @@ export declare function realMachine(): Machine;
 export declare function findChromium(machine?: Machine): string | undefined;
 /** The directory holding easylist.txt and easyprivacy.txt, or undefined. */
 export declare function findFilterLists(machine?: Machine): string | undefined;
+/** The directory holding Debian's prometheus and promtool, or undefined. */
+export declare function findPrometheus(machine?: Machine): string | undefined;
 /** The one line naming the command that installs what is missing. */
 export declare function missingMessage(missing: Missing, machine: Machine): string;
 /** Finds what `needs` names and installs what is missing; rejects with a `ProvisionError` (one line). */

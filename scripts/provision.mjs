@@ -2,7 +2,8 @@
 /**
  * What the browser suites need from the machine, found in one place and installed when missing:
  * a Chromium (the Express/Next.js example tests and the e2e suite) and the EasyList/EasyPrivacy
- * files (the e2e suite's ad-blocker project). `npm test` calls `provision()` before any suite
+ * files (the e2e suite's ad-blocker project), and Debian's Prometheus server and promtool (the
+ * example alerts and dashboard test; optional where it cannot be installed). `npm test` calls `provision()` before any suite
  * runs; playwright.config.ts, test/support/chromium.ts, e2e/support/adblock.ts and the tracker
  * bench ask `findChromium()` / `findFilterLists()`, so "where is Chromium" has one answer.
  *
@@ -40,7 +41,13 @@ export const FILTER_LISTS = Object.freeze({
   'easylist.txt': 'https://easylist.to/easylist/easylist.txt',
   'easyprivacy.txt': 'https://easylist.to/easylist/easyprivacy.txt',
 });
-export const APT_PACKAGES = Object.freeze({ chromium: 'chromium', lists: 'webext-ublock-origin-chromium' });
+export const APT_PACKAGES = Object.freeze({ chromium: 'chromium', lists: 'webext-ublock-origin-chromium', prometheus: 'prometheus' });
+/**
+ * Debian's `prometheus` package: the server and `promtool`, which test/examples/prometheus.test.ts
+ * runs against examples/prometheus and examples/grafana. Its install starts no daemon in a
+ * container. Optional where it cannot be installed: that test then skips, except under `CI`.
+ */
+export const DEBIAN_PROMETHEUS = Object.freeze(['/usr/bin/prometheus', '/usr/bin/promtool']);
 
 /** The one line `npm test` stops with; `message` names the command to run. */
 export class ProvisionError extends Error {
@@ -92,6 +99,11 @@ export function findFilterLists(machine = realMachine()) {
   return [DEBIAN_LISTS_DIR, CACHED_LISTS_DIR].find((dir) => Object.keys(FILTER_LISTS).every((name) => machine.exists(join(dir, name))));
 }
 
+/** Where Debian's Prometheus server and promtool are, or undefined. */
+export function findPrometheus(machine = realMachine()) {
+  return DEBIAN_PROMETHEUS.every((file) => machine.exists(file)) ? '/usr/bin' : undefined;
+}
+
 /** `findChromium()`, or a `ProvisionError` saying how to get one (for the suites' own runners). */
 export function requireChromium(machine = realMachine()) {
   const found = findChromium(machine);
@@ -114,6 +126,7 @@ function missingOf(needs, machine) {
   return {
     chromium: needs.chromium === true && !findChromium(machine),
     lists: needs.lists === true && !findFilterLists(machine),
+    prometheus: needs.prometheus === true && !findPrometheus(machine),
   };
 }
 
@@ -141,14 +154,14 @@ export function missingMessage(missing, machine) {
  * @param {{ chromium?: boolean, lists?: boolean }} needs
  */
 export async function provision(needs = { chromium: true, lists: true }, machine = realMachine()) {
-  const found = () => ({ chromium: findChromium(machine), lists: findFilterLists(machine) });
+  const found = () => ({ chromium: findChromium(machine), lists: findFilterLists(machine), prometheus: findPrometheus(machine) });
   const initially = missingOf(needs, machine);
-  if (!initially.chromium && !initially.lists) return found();
+  if (!initially.chromium && !initially.lists && !initially.prometheus) return found();
   return machine.lock(async () => {
     // Another process may have installed it while this one waited for the lock.
     let missing = missingOf(needs, machine);
-    if ((missing.chromium || missing.lists) && machine.isRoot() && machine.isDebian()) {
-      const packages = [missing.chromium && APT_PACKAGES.chromium, missing.lists && APT_PACKAGES.lists].filter(Boolean);
+    if ((missing.chromium || missing.lists || missing.prometheus) && machine.isRoot() && machine.isDebian()) {
+      const packages = [missing.chromium && APT_PACKAGES.chromium, missing.lists && APT_PACKAGES.lists, missing.prometheus && APT_PACKAGES.prometheus].filter(Boolean);
       machine.log(`installing ${packages.join(' ')} with apt-get (once; a minute or two)`);
       // Wait for another apt rather than fail on its lock; never ask a question.
       const env = { DEBIAN_FRONTEND: 'noninteractive' };
@@ -174,6 +187,11 @@ export async function provision(needs = { chromium: true, lists: true }, machine
       }
     }
     missing = missingOf(needs, machine);
+    // Only Debian packages it; elsewhere the Prometheus test skips (not under CI) and says so.
+    if (missing.prometheus) {
+      const sudo = machine.isRoot() ? '' : 'sudo ';
+      machine.log(`Prometheus (server and promtool) missing: test/examples/prometheus.test.ts will skip; to run it: ${machine.isDebian() ? `${sudo}apt-get install -y prometheus` : 'install Prometheus so that /usr/bin/prometheus and /usr/bin/promtool exist'}`);
+    }
     if (missing.chromium || missing.lists) throw new ProvisionError(missingMessage(missing, machine));
     return found();
   });

@@ -18,10 +18,11 @@ const suites = [
 
 mkdirSync('reports', { recursive: true });
 
-// The Express example test (unit) and the Next.js one launch Chromium; e2e also blocks ads.
+// The Express example test (unit) and the Next.js one launch Chromium; e2e also blocks ads; the
+// unit suite also runs the example alerts and dashboard against a real Prometheus.
 const uses = (name) => suites.some((s) => s.name === name);
 try {
-  await provision({ chromium: uses('unit') || uses('next') || uses('e2e'), lists: uses('e2e') });
+  await provision({ chromium: uses('unit') || uses('next') || uses('e2e'), lists: uses('e2e'), prometheus: uses('unit') });
 } catch (error) {
   if (!(error instanceof ProvisionError)) throw error;
   console.error(error.message);

@@ -11,6 +11,7 @@ import {
   CACHED_LISTS_DIR,
   DEBIAN_CHROMIUM,
   DEBIAN_LISTS_DIR,
+  DEBIAN_PROMETHEUS,
   FILTER_LISTS,
   ProvisionError,
   provision,
@@ -46,6 +47,7 @@ function pretendMachine({ files = [], root = false, debian = false, works = {} }
       if (command === 'apt-get' && works.apt) {
         if (args.includes('chromium')) present.add(DEBIAN_CHROMIUM);
         if (args.includes('webext-ublock-origin-chromium')) listsIn(DEBIAN_LISTS_DIR).forEach((f) => present.add(f));
+        if (args.includes('prometheus')) DEBIAN_PROMETHEUS.forEach((f) => present.add(f));
       }
       if (command === 'npx' && works.playwright) present.add(PLAYWRIGHT_CHROMIUM);
       return command === 'apt-get' ? works.apt === true : works.playwright === true;
@@ -154,6 +156,36 @@ describe('provisioning Chromium and the filter lists', () => {
     const { machine } = pretendMachine({});
     expect(() => requireChromium(machine)).toThrow('provision: Chromium missing; run: node scripts/provision.mjs (npm test runs it first)');
     expect(() => requireFilterLists(machine)).toThrow('provision: the EasyList/EasyPrivacy filter lists missing; run: node scripts/provision.mjs (npm test runs it first)');
+  });
+});
+
+describe('provisioning Prometheus for the alerts and dashboard test', () => {
+  it('installs Debian’s prometheus in the same apt-get as the browser, as root on Debian', async () => {
+    const { machine, ran } = pretendMachine({ root: true, debian: true, works: { apt: true } });
+    await expect(provision({ chromium: true, lists: true, prometheus: true }, machine)).resolves.toEqual({
+      chromium: DEBIAN_CHROMIUM,
+      lists: DEBIAN_LISTS_DIR,
+      prometheus: '/usr/bin',
+    });
+    expect(ran).toEqual([APT_UPDATE, aptInstall('chromium webext-ublock-origin-chromium prometheus')]);
+  });
+
+  it('goes on without it where it cannot be installed, and says how to get it', async () => {
+    const files = [DEBIAN_CHROMIUM, ...listsIn(DEBIAN_LISTS_DIR)];
+    const { machine, ran, said } = pretendMachine({ files, root: false, debian: true });
+    await expect(provision({ chromium: true, lists: true, prometheus: true }, machine)).resolves.toEqual({
+      chromium: DEBIAN_CHROMIUM,
+      lists: DEBIAN_LISTS_DIR,
+      prometheus: undefined,
+    });
+    expect(ran).toEqual([]);
+    expect(said).toEqual(['Prometheus (server and promtool) missing: test/examples/prometheus.test.ts will skip; to run it: sudo apt-get install -y prometheus']);
+  });
+
+  it('runs nothing when both binaries are there', async () => {
+    const { machine, ran } = pretendMachine({ files: [...DEBIAN_PROMETHEUS], root: true, debian: true, works: { apt: true } });
+    await expect(provision({ prometheus: true }, machine)).resolves.toMatchObject({ prometheus: '/usr/bin' });
+    expect(ran).toEqual([]);
   });
 });
 
