@@ -44,7 +44,10 @@ for (const suite of suites) {
     const report = JSON.parse(readFileSync(suite.report, 'utf8'));
     if (suite.vitest) {
       p = report.numPassedTests ?? 0;
-      f = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
+      // A failed file counts once more only when no test of it failed (it did not load, or a
+      // hook threw): numFailedTestSuites also counts the files of the failed tests.
+      const broken = (report.testResults ?? []).filter((r) => r.status === 'failed' && !(r.assertionResults ?? []).some((a) => a.status === 'failed'));
+      f = (report.numFailedTests ?? 0) + broken.length;
     } else {
       p = (report.stats?.expected ?? 0) + (report.stats?.flaky ?? 0);
       f = report.stats?.unexpected ?? 0;
