@@ -8,7 +8,8 @@
 import type { BrowserContext, Page } from '@playwright/test';
 import { join } from 'node:path';
 import { buildIfStale } from '../../test/support/cli-process.mjs';
-import { shape, types } from '../parity/parity.ts';
+import { runEvents } from '../parity/parity.ts';
+import { shape, types } from '../parity/shape.ts';
 import { SITE_DIR } from '../support/stack.ts';
 import { expect, test, type UpstreamEvent } from '../support/test.ts';
 import { bundleApp } from './bundle.ts';
@@ -37,18 +38,9 @@ interface Run {
 type Fixtures = Pick<Parameters<Parameters<typeof test>[2]>[0], 'browser' | 'stack' | 'tag' | 'baseUserAgent'>;
 
 async function open({ browser, stack, tag, baseUserAgent }: Fixtures, sdk: Sdk, context?: BrowserContext, query = ''): Promise<Run> {
-  const ua = `${baseUserAgent} ${tag}/${sdk}`;
-  context ??= await browser.newContext({ userAgent: ua });
+  context ??= await browser.newContext({ userAgent: `${baseUserAgent} ${tag}/${sdk}` });
   const page = await context.newPage();
-  const events = () => stack.upstream.events.filter((e) => String(e['user_agent'] ?? '').endsWith(`${tag}/${sdk}`));
-  const waitFor = async (match: (e: UpstreamEvent) => boolean, count = 1) => {
-    try {
-      await stack.upstream.waitFor(() => events().filter(match).length >= count, 10_000);
-    } catch {
-      throw new Error(`${sdk}: expected ${count} matching event(s); got:\n${events().map((e) => JSON.stringify(e)).join('\n')}`);
-    }
-    return events().filter(match);
-  };
+  const { events, waitFor } = runEvents(stack, tag, sdk);
   const run: Run = {
     page,
     context,

@@ -12,12 +12,11 @@
 import type { Browser, BrowserContext, Cookie, Page } from '@playwright/test';
 import type { Stack } from '../support/stack.ts';
 import { expect, type UpstreamEvent } from '../support/test.ts';
+import { createExpectUpstream } from '../support/upstream.ts';
+import { shape, types } from './shape.ts';
 
 export const SDKS = ['official', 'umbeacon'] as const;
 export type Sdk = (typeof SDKS)[number];
-
-/** Upstream keys only u.js's events carry: click ids derived from the url (docs/tracker.md). */
-const UMBEACON_EXTRAS = new Set(['click_id']);
 
 export interface Run {
   sdk: Sdk;
@@ -58,21 +57,11 @@ export async function runBoth(fixtures: Fixtures, scenario: (run: Run) => Promis
 }
 
 export async function runOne(sdk: Sdk, { browser, stack, tag, baseUserAgent }: Fixtures, scenario: (run: Run) => Promise<void>, ns = 'usermaven'): Promise<Result> {
-  const ua = `${baseUserAgent} ${tag}/${sdk}`;
-  const mine = (e: UpstreamEvent) => String(e['user_agent'] ?? '').endsWith(`${tag}/${sdk}`);
-  const context = await browser.newContext({ userAgent: ua });
+  const context = await browser.newContext({ userAgent: `${baseUserAgent} ${tag}/${sdk}` });
   const page = await context.newPage();
   const port = new URL(stack.relay.url).port;
   let globalName = ns;
-  const events = () => stack.upstream.events.filter(mine);
-  const waitFor = async (match: (e: UpstreamEvent) => boolean, count = 1) => {
-    try {
-      await stack.upstream.waitFor(() => events().filter(match).length >= count, 10_000);
-    } catch {
-      throw new Error(`${sdk}: expected ${count} matching event(s); got:\n${events().map((e) => JSON.stringify(e)).join('\n')}`);
-    }
-    return events().filter(match);
-  };
+  const { events, waitFor } = runEvents(stack, tag, sdk);
   const run: Run = {
     sdk,
     page,
@@ -112,19 +101,15 @@ export async function runOne(sdk: Sdk, { browser, stack, tag, baseUserAgent }: F
   }
 }
 
-export const types = (events: UpstreamEvent[]) => events.map((e) => String(e['event_type'])).sort();
-
-const keys = (v: unknown) => Object.keys((v ?? {}) as object).sort();
-
-/** What must match between the two trackers for one event: its keys and its attributes' keys. */
-export const shape = (e: UpstreamEvent) => ({
-  event_type: e['event_type'],
-  keys: keys(e).filter((k) => !UMBEACON_EXTRAS.has(k)),
-  event_attributes: 'event_attributes' in e ? keys(e['event_attributes']) : null,
-  autocapture_attributes: 'autocapture_attributes' in e ? keys(e['autocapture_attributes']) : null,
-  user: keys(e['user']),
-  company: keys(e['company']),
-});
+/**
+ * One run's events at the upstream: those whose user agent ends in `<tag>/<sdk>`. `waitFor`
+ * waits until `count` of them match and returns the matching ones; on a timeout it fails with
+ * all of them (e2e/support/upstream.ts). Also used by the package specs (e2e/packages/).
+ */
+export function runEvents(stack: Stack, tag: string, sdk: Sdk) {
+  const expectRun = createExpectUpstream(stack.upstream, (e) => String(e['user_agent'] ?? '').endsWith(`${tag}/${sdk}`), stack.relay.log);
+  return { events: expectRun.events, waitFor: (match: (e: UpstreamEvent) => boolean, count = 1) => expectRun(match, { count }) };
+}
 
 /** Same event types, and per type the same shapes (keys of the event and of its attributes). */
 export function expectParity(r: Record<Sdk, Result>) {
