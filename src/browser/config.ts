@@ -13,6 +13,8 @@ export const on = (v?: unknown) => v != null && v !== false && v != 'false';
 export let ENDPOINT = new URL('http://localhost/u/e');
 export let DEBUG = false;
 export let AUTO_PAGEVIEW = true;
+/** The `autoPageview` option, which AUTO_PAGEVIEW returns to after a hold. */
+let autoPageview = true;
 export let ALLOW_AUTOMATION = false;
 export let REQUIRE_CONSENT = false;
 export let RESPECT_DNT = false;
@@ -39,7 +41,7 @@ export const configure = (options: UsermavenOptions) => {
   const host: string | undefined = o.trackingHost;
   ENDPOINT = new URL(o.endpoint || '/u/e', (!/usermaven\.com/.test(host!) && host) || location.href);
   DEBUG = o.logLevel == 'DEBUG' || on(o.debug);
-  AUTO_PAGEVIEW = o.autoPageview !== false && o.autoPageview != 'false';
+  AUTO_PAGEVIEW = autoPageview = o.autoPageview !== false && o.autoPageview != 'false';
   ALLOW_AUTOMATION = on(o.allowAutomation);
   REQUIRE_CONSENT = on(o.requireConsent);
   RESPECT_DNT = on(o.respectDnt);
@@ -70,4 +72,12 @@ export const forcePageview = (count: () => void) => {
   } finally {
     AUTO_PAGEVIEW = was;
   }
+};
+
+/**
+ * Holds the automatic pageview while a router renders the page whose URL it already changed
+ * (routes.ts `hold`, for Next's Pages Router): the tracker's history watcher counts nothing then.
+ */
+export const holdPageviews = (held: boolean) => {
+  AUTO_PAGEVIEW = !held && autoPageview;
 };

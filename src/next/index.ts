@@ -4,6 +4,7 @@
 import { usermavenClient, type UsermavenClient, type UsermavenOptions } from '../browser/index.ts';
 import { idle } from '../browser/client.ts';
 import { useClient, useRoutePageviews, type PageViewOptions, type UsermavenHookClient } from '../react/hooks.ts';
+import { followPagesRouter } from './pages-router.ts';
 
 export { UsermavenContext, UsermavenProvider, type UsermavenProviderProps } from '../react/context.ts';
 export { middlewareEnv, type ClientProperties, type RequestLike, type ResponseLike } from './middleware.ts';
@@ -11,10 +12,15 @@ export type { PageViewOptions, UsermavenClient, UsermavenHookClient, UsermavenOp
 
 /**
  * The client in the browser; `null` while rendering on the server, as the official does.
+ * With the Pages Router, a route's pageview waits for the page's title (pages-router.ts).
  * @example const usermaven = createClient({ key: 'YOUR_KEY', trackingHost: 'https://www.example.com' });
  */
-export const createClient = (params: UsermavenOptions): UsermavenClient | null =>
-  typeof window == 'undefined' ? null : usermavenClient(params);
+export const createClient = (params: UsermavenOptions): UsermavenClient | null => {
+  if (typeof window == 'undefined') return null;
+  const client = usermavenClient(params);
+  followPagesRouter();
+  return client;
+};
 
 const noop: UsermavenHookClient = { ...idle, trackPageView: () => {} };
 

@@ -44,4 +44,15 @@ describe('umbeacon/browser settings (src/browser/config.ts)', () => {
     pkg.forcePageview(() => seen.push(pkg.AUTO_PAGEVIEW));
     expect([seen, pkg.AUTO_PAGEVIEW]).toEqual([[true], false]);
   });
+
+  it('holdPageviews turns the automatic pageview off until released, then back to the option', () => {
+    const held = (autoPageview: boolean) => {
+      pkg.configure({ key: 'k', trackingHost: 'https://r.example', autoPageview });
+      pkg.holdPageviews(true);
+      const during = pkg.AUTO_PAGEVIEW;
+      pkg.holdPageviews(false);
+      return [during, pkg.AUTO_PAGEVIEW];
+    };
+    expect([held(true), held(false)]).toEqual([[false, true], [false, false]]);
+  });
 });
