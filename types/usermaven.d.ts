@@ -133,6 +133,14 @@ export interface UsermavenMethods {
   onLoad(callback: () => void): void;
   /** The tag's settings (see `UsermavenConfig`). */
   getConfig(): UsermavenConfig;
+  /** A cookie of the page by name, or `null`, as the official client's `getCookie`. */
+  getCookie(name: string): string | null;
+  /** The logger (the browser console: `debug`, `info`, `warn`, `error`). */
+  getLogger(): Pick<Console, 'debug' | 'info' | 'warn' | 'error'>;
+  /** `config` over `defaults`, one level deep (the official client's is deep; pages use it on flat settings). */
+  mergeConfig(config: Record<string, unknown>, defaults: Record<string, unknown>): Record<string, unknown>;
+  /** Accepted and ignored: u.js is configured by its tag, once (the official client re-initialises). */
+  init(config?: Record<string, unknown>): void;
 }
 
 export type UsermavenCommand = keyof UsermavenMethods;

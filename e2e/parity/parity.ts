@@ -82,7 +82,7 @@ export async function runOne(sdk: Sdk, { browser, stack, tag, baseUserAgent }: F
       await page.evaluate(() => {
         Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
         Object.defineProperty(document, 'hidden', { value: true, configurable: true });
-        document.dispatchEvent(new Event('visibilitychange'));
+        document.dispatchEvent(new Event('visibilitychange', { bubbles: true })); // as the browser fires it
         delete (document as any).visibilityState;
         delete (document as any).hidden;
       });

@@ -153,7 +153,7 @@ const hides = [
     name: 'visibilitychange to hidden',
     hide: () => {
       Object.defineProperty(document, 'hidden', { value: true, configurable: true });
-      document.dispatchEvent(new Event('visibilitychange'));
+      document.dispatchEvent(new Event('visibilitychange', { bubbles: true })); // as the browser fires it
     },
   },
 ];

@@ -1,10 +1,10 @@
 import type { UsermavenCall, UsermavenMethods } from '../../types/usermaven.d.ts';
-import { allowed, choose } from './consent.ts';
+import { allowed } from './consent.ts';
 import { AUTO_PAGEVIEW, BLACKLIST, DEBUG, data } from './config.ts';
 import { event, type Made } from './context.ts';
 import { log } from './debug.ts';
 import { anonymousId, jar } from './id.ts';
-import { COMPANY, PROPS, USER, load, save } from './store.ts';
+import { COMPANY, CONSENT, PROPS, USER, load, save } from './store.ts';
 import { bytes } from './json.ts';
 import { MAX_BODY, discard, keep, schedule } from './transport.ts';
 
@@ -121,7 +121,8 @@ export const reset = (resetAnonymousId?: unknown) => {
  * what is not sent yet; `true` opts in and sends the pageview that was held back.
  */
 export const consent = (granted: unknown = true) => {
-  choose(granted);
+  // Kept across pages: 1 or 0.
+  save(CONSENT, granted ? 1 : 0);
   granted ? autoPage() : discard();
 };
 
@@ -170,6 +171,11 @@ export const commands: { [C in keyof UsermavenMethods]: (...a: Parameters<Userma
   onLoad: (callback: unknown) => typeof callback == 'function' && setTimeout(callback as Fn),
   /** The tag's settings, by the official SDK's names (`key`, `trackingHost`, …), as written. */
   getConfig: () => ({ ...data }),
+  // The rest of the official client's public methods, which its function form forwards too.
+  getCookie: (name: unknown) => jar()[name as string] || null,
+  getLogger: () => console,
+  mergeConfig: (config: unknown, defaults: unknown) => ({ ...(defaults as Obj), ...(config as Obj) }),
+  init: () => {},
 };
 
 /**

@@ -2,14 +2,20 @@ import { send } from './api.ts';
 
 // The two automatic events the official SDK sends by default, with its attribute names.
 
-/** Set by pagehide: the page is being unloaded, which is not a `$pageleave` (the official SDK skips it too). */
+/**
+ * Set for 100 ms by beforeunload, as the official SDK does: a page hidden that soon after it
+ * began to unload (a reload, a closed tab, a link to a page that answers at once) sends no
+ * `$pageleave`; one hidden later, when the next page took longer to answer (as over any real
+ * network), does, as the official SDK sends it.
+ */
 let unloading: unknown;
 /** One `$pageleave` per page load, as the official SDK sends it. */
 let left: unknown;
 
 /**
- * `$pageleave`: the visitor left the page without unloading it: the tab was hidden, or a
- * single-page app navigated (pushState, back/forward). Its attributes (`url`, `referrer`,
+ * `$pageleave`: the visitor left the page: the tab was hidden, a link led to another page
+ * (the old page is hidden once the next one answers), or a single-page app navigated
+ * (pushState, back/forward). Its attributes (`url`, `referrer`,
  * `title`) are the page's, which the relay fills in.
  */
 export const leave = () => {
@@ -36,8 +42,11 @@ export const hide = () => {
   leave();
 };
 
-/** pagehide: the page is being unloaded, so the `visibilitychange` that follows is no `$pageleave`. */
-export const unload = () => (unloading = 1);
+/** beforeunload: a `visibilitychange` within the next 100 ms is no `$pageleave`. */
+export const unload = () => {
+  unloading = 1;
+  setTimeout(() => (unloading = 0), 100);
+};
 
 /**
  * `$scroll` once per milestone (25, 50, 75, 90 %) as the scroll depth passes it, measured

@@ -1,5 +1,5 @@
 import { ALLOW_AUTOMATION, REQUIRE_CONSENT, RESPECT_DNT } from './config.ts';
-import { CONSENT, load, save } from './store.ts';
+import { CONSENT, load } from './store.ts';
 
 /**
  * Whether events may be sent (and the cookie written) now. Not on a browser marked as
@@ -26,6 +26,3 @@ export const allowed = () => {
     (c || !(REQUIRE_CONSENT || (RESPECT_DNT && (n.doNotTrack == '1' || n.globalPrivacyControl))))
   );
 };
-
-/** Stores the visitor's choice (1 or 0); it persists across pages. */
-export const choose = (granted: unknown) => save(CONSENT, granted ? 1 : 0);

@@ -1,5 +1,5 @@
 import Cookies from 'js-cookie';
-import { COOKIE_DOMAIN, COOKIELESS, ENDPOINT } from './config.ts';
+import { COOKIE_DOMAIN, COOKIELESS, ENDPOINT, KEY } from './config.ts';
 import { DOMAIN, RETIRED, load, save } from './store.ts';
 import { ANON_COOKIE as ANON, COOKIE_MAX_AGE_S } from '../shared/visitor-id.ts';
 
@@ -85,7 +85,7 @@ export const anonymousId = (cookies: Record<string, string>, fresh?: boolean) =>
   const id: string =
     (!fresh &&
       (live(cookies[ANON]) ||
-        live(cookies[Object.keys(cookies).find((k) => k.startsWith(ANON))!]) ||
+        live(cookies[ANON + '_' + KEY]) ||
         live(/[?&]_um=([\w-]+)/.exec(location.search)?.[1]) ||
         live(load(ANON)))) ||
     uuid();

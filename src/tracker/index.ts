@@ -4,15 +4,16 @@
 // auto ($scroll, $pageleave), chunk (the opt-in features), consent, id (cookie), context, store.
 import type { Usermaven, UsermavenCall } from '../../types/usermaven.d.ts';
 import { commands, run } from './api.ts';
-import { KEY, NS } from './config.ts';
+import { KEY, NS, data } from './config.ts';
 import { start } from './start.ts';
 import { COMPANY, USER, load, save } from './store.ts';
 
 const w = window as any;
 /** `data-namespace` renames the global, and its queue, as the official snippet does. */
 const name = NS || 'usermaven';
-// Loaded twice (two tags): the first copy stays in charge.
-if (!w[name]?.track) {
+// Loaded twice (two tags): the first copy stays in charge. `data-no-auto-init="true"`: nothing
+// starts, as with the official lib.js (a page that sets it starts a client itself).
+if (!w[name]?.track && data.noAutoInit != 'true') {
   const um = ((...a: unknown[]) => run(a)) as Usermaven;
   for (const k in commands) (um as any)[k] = (...a: unknown[]) => run([k, ...a]);
   const q: UsermavenCall[] = w[name + 'Q'] || [];

@@ -19,11 +19,10 @@ export const start = () => {
   // Events an earlier page could not send (offline, closed) leave with the first batch.
   schedule();
   addEventListener('online', () => flush());
-  addEventListener('pagehide', () => {
-    unload();
-    flush(1);
-  });
+  addEventListener('beforeunload', unload);
+  addEventListener('pagehide', () => flush(1));
   // Hidden: the $scroll and $pageleave of the page, and everything waiting leaves now, by
   // beacon; visible again: what the beacon carried is sent again, for an answer that proves it arrived.
-  document.addEventListener('visibilitychange', () => (document.hidden ? (hide(), flush()) : schedule()));
+  // (On window: the event bubbles from the document, HTML's "update the visibility state".)
+  addEventListener('visibilitychange', () => (document.hidden ? (hide(), flush()) : schedule()));
 };

@@ -143,7 +143,7 @@ const beacon = (batch: InboundEvent[]) => {
  * One request while the page lives, whose answer decides: 2xx (a partial answer names refused
  * events, which are bad for good) and any other 4xx take the batch out of the outbox; 429, a
  * 5xx or a network error (a fetch that throws too) leave it, and it is tried again after
- * `Retry-After`, else after the back-off (2 s, doubling), or by the next page. keepalive: the
+ * `Retry-After`, else after the back-off (2 s, doubling up to 64 s), or by the next page. keepalive: the
  * request outlives a page left meanwhile (its events stay kept, the next page sends them again).
  */
 const post = (batch: InboundEvent[]) => {
@@ -162,5 +162,5 @@ const post = (batch: InboundEvent[]) => {
 /** Tries again after the answer's `Retry-After` (seconds), else after the back-off. */
 const retry = (r: Response | Error) => {
   busy = 0;
-  timer = setTimeout(flush, ((r as Response).headers?.get('retry-after') as any || (tries *= 2)) * 1e3);
+  timer = setTimeout(flush, ((r as Response).headers?.get('retry-after') as any || (tries < 64 ? (tries *= 2) : tries)) * 1e3);
 };

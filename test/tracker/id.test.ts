@@ -10,7 +10,8 @@ const fakeDocument = (initial: Record<string, string> = {}, blocked = false, hos
   const jar = new Map(Object.entries(initial));
   const writes: string[] = [];
   const doc = {
-    currentScript: null,
+    // The tag's data-key names the official tracker's cookie, `__eventn_id_<key>`.
+    currentScript: { dataset: { key: 'key1' }, src: `https://${host}/u.js` },
     get cookie() {
       if (blocked) throw new DOMException('blocked', 'SecurityError');
       return [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
@@ -102,6 +103,7 @@ describe('anonymousId', () => {
     ['our cookie over everything', { __eventn_id: 'ours', __eventn_id_key1: 'official1' }, 'stored', 'ours'],
     ["the official tracker's cookie over the stored copy", { __eventn_id_key1: 'official1' }, 'stored', 'official1'],
     ['the stored copy when there is no cookie', {}, 'stored', 'stored'],
+    ["the stored copy over another workspace's official cookie", { __eventn_id_key2: 'official2' }, 'stored', 'stored'],
   ])('prefers %s', async (_, cookies, stored, expected) => {
     ls.set('__eventn_id', JSON.stringify(stored));
     ls.set('um_d', JSON.stringify('site.example'));
