@@ -4,7 +4,8 @@
  * with the same attribute names from both trackers, and their privacy rules on both.
  */
 import { expect, test } from '../support/test.ts';
-import { expectParity, runBoth, runOne, type Run } from './parity.ts';
+import type { UpstreamEvent } from '../support/test.ts';
+import { SDKS, expectParity, runBoth, runOne, shape, type Run } from './parity.ts';
 
 const byType = (events: Record<string, unknown>[], type: string) => events.filter((e) => e['event_type'] === type);
 
@@ -35,6 +36,40 @@ test('$scroll at each milestone passed and on hide, then $pageleave', async ({ b
       scroll_distance: expect.any(Number),
     });
   }
+});
+
+test('a link to a page that answers after 500 ms: the page left sends its $pageleave', async ({ browser, stack, tag, baseUserAgent }) => {
+  // Found by a marker in the page's url: the official SDK sends this event from the next page
+  // with the browser's own user agent, without the run's override the harness sorts events by.
+  const marker = tag.replace(/\W/g, '');
+  const leaves: Partial<Record<string, UpstreamEvent[]>> = {};
+  await runBoth({ browser, stack, tag, baseUserAgent }, async (run) => {
+    await run.open({ 'data-e2e-marker': marker });
+    await run.waitFor((e) => e['event_type'] === 'pageview');
+    // The next page takes 500 ms to answer, as over a real network (one that answers within
+    // 100 ms of beforeunload is no $pageleave for either tracker).
+    await run.page.route('**/elsewhere.html', async (route) => {
+      await new Promise((done) => setTimeout(done, 500));
+      await route.fulfill({ contentType: 'text/html', body: '<title>Elsewhere</title>' });
+    });
+    await run.page.evaluate(() => {
+      const a = Object.assign(document.createElement('a'), { href: '/elsewhere.html' });
+      document.body.append(a);
+      a.click();
+    });
+    await expect(run.page).toHaveTitle('Elsewhere');
+    // A page with the tracker again: the official SDK sends what it kept in localStorage from
+    // there; u.js's beacon left with the page it left.
+    await run.open();
+    const mine = () => stack.upstream.events.filter((e) => e['event_type'] === '$pageleave' && String(e['url']).includes(marker) && String(e['url']).includes(`sdk=${run.sdk}`));
+    await stack.upstream.waitFor(() => mine().length > 0, 15_000);
+    leaves[run.sdk] = mine();
+  });
+  for (const sdk of SDKS) {
+    expect(leaves[sdk], sdk).toHaveLength(1);
+    expect(new URL(String(leaves[sdk]![0]!['url'])).pathname, sdk).toBe('/parity.html');
+  }
+  expect(shape(leaves.umbeacon![0]!)).toEqual(shape(leaves.official![0]!));
 });
 
 test('SPA navigations: pushState, back and hash routes are pageviews; a push is the $pageleave', async ({ browser, stack, tag, baseUserAgent }) => {

@@ -118,3 +118,26 @@ test('onLoad runs its callback, getConfig answers with the key, data-namespace r
   expectParity(r);
   for (const { events } of Object.values(r)) expect(byType(events, 'named')[0]).toMatchObject({ namespace: 'shop' });
 });
+
+test("the function form forwards the official client's other public methods: getCookie, getLogger, mergeConfig, init", async ({ browser, stack, tag, baseUserAgent }) => {
+  const r = await runBoth({ browser, stack, tag, baseUserAgent }, async (run) => {
+    await run.open();
+    await run.waitFor((e) => e['event_type'] === 'pageview');
+    const got = await run.page.evaluate(() => {
+      document.cookie = 'plan=pro; path=/';
+      const um = (window as any).usermaven;
+      const logger = um('getLogger');
+      return {
+        cookie: um('getCookie', 'plan'),
+        none: um('getCookie', 'no_such_cookie'),
+        logger: ['debug', 'info', 'warn', 'error'].map((level) => typeof logger?.[level]),
+        merged: um('mergeConfig', { a: 1, c: 3 }, { a: 0, b: 2 }),
+        init: um('init', um('getConfig')) ?? null,
+      };
+    });
+    expect(got, run.sdk).toEqual({ cookie: 'pro', none: null, logger: ['function', 'function', 'function', 'function'], merged: { a: 1, b: 2, c: 3 }, init: null });
+    await run.call('track', 'after_init');
+    await run.waitFor((e) => e['event_type'] === 'after_init');
+  });
+  expectParity(r);
+});

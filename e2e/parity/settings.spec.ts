@@ -50,6 +50,20 @@ test('data-property-blacklist removes those attributes', async ({ browser, stack
   for (const { events, sdk } of Object.values(r)) expect(byType(events, 'checkout')[0]!['event_attributes'], sdk).toEqual({ kept: 1 });
 });
 
+test('data-no-auto-init="true": the tag starts nothing (no global, no pageview)', async ({ browser, stack, tag, baseUserAgent }) => {
+  const r = await runBoth({ browser, stack, tag, baseUserAgent }, async (run) => {
+    const u = new URL('/parity.html', run.origin());
+    u.searchParams.set('sdk', run.sdk);
+    u.searchParams.set('attrs', JSON.stringify({ 'data-no-auto-init': 'true' }));
+    await run.page.goto(u.href, { waitUntil: 'load' });
+    await run.page.waitForTimeout(1500); // either tracker would have sent its pageview by now
+    expect(await run.page.evaluate(() => typeof (window as any).usermaven.track), run.sdk).toBe('undefined');
+    await run.open(); // without the attribute, for the closing event
+  });
+  expectParity(r);
+  for (const { events, sdk } of Object.values(r)) expect(byType(events, 'pageview'), sdk).toHaveLength(1);
+});
+
 test('localStorage.um_exclusion: nothing is tracked while it is set', async ({ browser, stack, tag, baseUserAgent }) => {
   const r = await runBoth({ browser, stack, tag, baseUserAgent }, async (run) => {
     await run.page.goto(run.origin() + '/parity.html?sdk=none');
