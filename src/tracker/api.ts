@@ -94,8 +94,8 @@ export const identify = (user: unknown, second?: unknown) => {
   // A company inside the user stays there: the relay takes it as the event's company when
   // none was given by group() or as second argument, as the official SDK does.
   save(USER, user);
-  isObj(second) && save(COMPANY, second);
-  (second && !isObj(second)) || send('user_identify');
+  // A company is saved and sent with; any other truthy second argument is doNotSendEvent.
+  (isObj(second) ? save(COMPANY, second) : second) || send('user_identify');
 };
 
 /** Remembers the company (it needs `id`, `name` and `created_at`) and sends a `group` event. */
