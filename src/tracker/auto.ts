@@ -58,7 +58,8 @@ export const watchScroll = () =>
   addEventListener('scroll', () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
-      const d = Math.min(100, Math.floor((scrollY / (document.documentElement.scrollHeight - innerHeight)) * 100));
+      // (|0 floors what can count: 0 to 100; below 0 or NaN never passes depth)
+      const d = Math.min(100, (scrollY / (document.documentElement.scrollHeight - innerHeight)) * 100) | 0;
       if (d > depth) {
         depth = d;
         marks = marks.filter((m) => m > d || scrolled());
