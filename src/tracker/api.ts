@@ -65,7 +65,7 @@ export const send = (type: string, attributes?: Obj | unknown[]) => {
 
 /** Sends a custom event; `data-property-blacklist` keys are left out of its attributes. */
 export const track = (type: unknown, attributes?: unknown) => {
-  if (!type || typeof type != 'string' || (attributes != null && !isObj(attributes))) misuse();
+  if (!(type && typeof type == 'string' && (attributes == null || isObj(attributes)))) misuse();
   const a = { ...(attributes as Obj) };
   for (const k of BLACKLIST) delete a[k];
   send(type as string, a);
@@ -89,8 +89,7 @@ export const autoPage = () => {
  * without sending; u.js also takes the company as second argument.
  */
 export const identify = (user: unknown, second?: unknown) => {
-  if (!isObj(user) || !user.id || typeof user.id != 'string' || (user.email && !isEmail(user.email)))
-    misuse();
+  if (!(isObj(user) && user.id && typeof user.id == 'string' && (!user.email || isEmail(user.email)))) misuse();
   // A company inside the user stays there: the relay takes it as the event's company when
   // none was given by group() or as second argument, as the official SDK does.
   save(USER, user);
@@ -100,7 +99,7 @@ export const identify = (user: unknown, second?: unknown) => {
 
 /** Remembers the company (it needs `id`, `name` and `created_at`) and sends a `group` event. */
 export const group = (company: unknown, doNotSend?: unknown) => {
-  if (!isObj(company) || !company.id || !company.name || !company.created_at) misuse();
+  if (!(isObj(company) && company.id && company.name && company.created_at)) misuse();
   save(COMPANY, company);
   doNotSend || send('group');
 };
@@ -148,7 +147,7 @@ export const commands: { [C in keyof UsermavenMethods]: (...a: Parameters<Userma
   /** A `lead` event; it needs an email address, which is sent trimmed. */
   lead: (attributes: unknown) => {
     const email = (attributes as Obj)?.email;
-    if (!isObj(attributes) || typeof email != 'string' || !isEmail(email.trim())) misuse();
+    if (!(isObj(attributes) && typeof email == 'string' && isEmail(email.trim()))) misuse();
     track('lead', { ...(attributes as Obj), email: email.trim() });
   },
   /** A `raw` event whose attributes are the payload. */
