@@ -38,8 +38,8 @@ const isEmail = (v: unknown) => /^[^\s@]+@([\w-]+\.)+[a-z]{2,}$/i.test(v as stri
 const route = (u: URL | Location) => u.pathname + (/^#[!/]/.test(u.hash) ? u.hash : '');
 let last: string | undefined;
 
-/** An event the relay takes: alone in a request, within its body limit (its per-event limit). */
-const fits = (e: object) => bytes([e]) <= MAX_BODY;
+/** An event the relay takes: alone in a request (`[`, it, `]`), within its body limit (its per-event limit). */
+const fits = (e: object) => bytes(e) < MAX_BODY - 1;
 
 /**
  * What would make an event too big for the relay is refused at the call, said on the
