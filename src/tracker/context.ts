@@ -19,13 +19,13 @@ export interface Made {
  * page unloads may leave without the page's own User-Agent override), and what `url` holds (path, host,
  * query, utm, click ids) the relay derives. One object literal: every byte of u.js counts.
  */
-export const event = (e: string, a: Record<string, unknown> | unknown[] | undefined, made: Made, cookies = jar()): CompactEvent => {
+export const event = (e: string, a: Record<string, unknown> | unknown[] | undefined, made: Made): CompactEvent => {
   const p = load(PROPS) || {};
   return {
     i: uuid(),
     e,
     t: made.t || Date.now(),
-    n: anonymousId(cookies),
+    n: anonymousId(jar()),
     u: load(USER),
     c: load(COMPANY),
     p: { ...p[''], ...p[e] },
