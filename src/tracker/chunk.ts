@@ -11,7 +11,7 @@ export const loadExtras = () => {
   if (data.autocapture || data.formTracking || data.rageClick || data.domains) {
     const s = document.createElement('script');
     Object.assign(s.dataset, data);
-    s.src = new URL('x.js', ENDPOINT) + '';
+    s.src = new URL('x.js', ENDPOINT) as any;
     document.head.append(s);
   }
 };
