@@ -10,16 +10,17 @@ import { hide, leave } from './auto.ts';
  * last path. A push is also the page's `$pageleave`, sent before the URL changes, as the
  * official SDK does.
  */
+const later = () => setTimeout(autoPage);
+
 export const watchHistory = () => {
-  const later = () => setTimeout(autoPage);
-  for (const m of ['pushState', 'replaceState'] as const) {
+  (['pushState', 'replaceState'] as const).map((m) => {
     const orig = history[m];
     history[m] = (...a: Parameters<History['pushState']>) => {
       m < 'q' && leave();
       orig.apply(history, a);
       later();
     };
-  }
+  });
   // Back/forward also leaves the page: its final $scroll and its $pageleave, as the official SDK sends them.
   addEventListener('popstate', () => {
     hide();
