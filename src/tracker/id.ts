@@ -40,19 +40,24 @@ export const jar = (): Record<string, string> => {
  * shortest up finds it without shipping the list, as Google Analytics' `cookieDomain: 'auto'`
  * does. An IP address or a single label (`localhost`) has no parent: '' (host-only).
  */
-export const probe = (h = location.hostname, p = h.split('.'), i = p.length - 1): string => {
-  if (!/^[\d.]+$|:/.test(h))
-    while (--i >= 0) {
-      const c = 'um_t=1;path=/;domain=' + p.slice(i).join('.');
-      try {
-        document.cookie = c;
-        if (document.cookie.includes('um_t=1')) return (document.cookie = c + ';max-age=0'), p.slice(i).join('.');
-      } catch {
-        // cookies blocked: host-only, and the next page tries again
-      }
-    }
-  return '';
-};
+export const probe = (): string =>
+  (!/^[\d.]+$|:/.test(location.hostname) &&
+    location.hostname
+      .split('.')
+      // Its parents, shortest first: from the last two labels to the whole host.
+      .map((_, i, p) => p.slice(i).join('.'))
+      .reverse()
+      .slice(1)
+      .find((d) => {
+        const c = 'um_t=1;path=/;domain=' + d;
+        try {
+          document.cookie = c;
+          if (document.cookie.includes('um_t=1')) return (document.cookie = c + ';max-age=0');
+        } catch {
+          // cookies blocked: host-only, and the next page tries again
+        }
+      })) ||
+  '';
 
 /** The cookie's domain, found once per page: `data-cookie-domain`, the stored probe, or a probe. */
 let dom: string | undefined;
