@@ -44,10 +44,9 @@ export const BLACKLIST = data.propertyBlacklist?.split(',') || [];
 // sets them. The relay honours them (no Set-Cookie, the IP dropped or truncated) and passes
 // them on to Usermaven.
 const strict = data.privacyPolicy == 'strict' && 'strict';
-const policies = [
-  ['c', strict || data.cookiePolicy],
-  ['i', strict || data.ipPolicy],
-];
-for (const [k, v] of policies) v && ENDPOINT.searchParams.set(k!, v);
+const cookiePolicy = strict || data.cookiePolicy;
+const ipPolicy = strict || data.ipPolicy;
+cookiePolicy && ENDPOINT.searchParams.set('c', cookiePolicy);
+ipPolicy && ENDPOINT.searchParams.set('i', ipPolicy);
 /** No cookie, no stored id: the anonymous id is empty, as the official SDK sends it. */
-export const COOKIELESS = policies[0]![1] == 'strict';
+export const COOKIELESS = cookiePolicy == 'strict';
