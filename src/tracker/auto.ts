@@ -44,8 +44,8 @@ export const hide = () => {
 
 /** beforeunload: a `visibilitychange` within the next 100 ms is no `$pageleave`. */
 export const unload = () => {
-  unloading = 1;
-  setTimeout(() => (unloading = 0), 100);
+  // (a timer's id is never 0: truthy while it runs)
+  unloading = setTimeout(() => (unloading = 0), 100);
 };
 
 /**
