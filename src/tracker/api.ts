@@ -55,12 +55,12 @@ const tooBig = (what: string) => console.error('umbeacon: too big', what);
  * with an oversized user, a property an older u.js stored), later events must not carry it.
  */
 export const send = (type: string, attributes?: Obj | unknown[]) => {
-  if (!allowed()) return;
-  const e = event(type, attributes, made);
-  if (!fits(e)) return reset(), tooBig(type);
-  keep(e);
-  schedule();
-  return e;
+  if (allowed()) {
+    const e = event(type, attributes, made);
+    if (fits(e)) return keep(e), schedule(), e;
+    reset();
+    tooBig(type);
+  }
 };
 
 /** Sends a custom event; `data-property-blacklist` keys are left out of its attributes. */
