@@ -23,10 +23,10 @@ export const uuid = (): string => crypto.randomUUID?.() || URL.createObjectURL(n
 export const jar = (): Record<string, string> => {
   const o: Record<string, string> = {};
   try {
-    for (const c of document.cookie.split('; ')) {
+    document.cookie.split('; ').map((c) => {
       const [k, ...v] = c.split('=');
       o[k!] ??= decodeURIComponent(v.join('='));
-    }
+    });
   } catch {
     // blocked, or a value that is not URI-encoded: the cookies read so far
   }
