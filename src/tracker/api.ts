@@ -121,7 +121,7 @@ export const reset = (resetAnonymousId?: unknown) => {
  */
 export const consent = (granted: unknown = true) => {
   // Kept across pages: 1 or 0.
-  save(CONSENT, granted ? 1 : 0);
+  save(CONSENT, +!!granted);
   granted ? autoPage() : discard();
 };
 
