@@ -8,10 +8,11 @@ import { ENDPOINT, data } from './config.ts';
  */
 export const loadExtras = () => {
   // Any of their attributes loads the chunk, which then reads their values (`"false"` too).
-  if (data.autocapture || data.formTracking || data.rageClick || data.domains) {
-    const s = document.createElement('script');
-    Object.assign(s.dataset, data);
-    s.src = new URL('x.js', ENDPOINT) as any;
-    document.head.append(s);
-  }
+  (data.autocapture || data.formTracking || data.rageClick || data.domains) &&
+    // (map over the one element: no local, so start() takes it in without a wrapper function)
+    [document.createElement('script')].map((s) => {
+      Object.assign(s.dataset, data);
+      s.src = new URL('x.js', ENDPOINT) as any;
+      document.head.append(s);
+    });
 };
