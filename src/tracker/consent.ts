@@ -20,9 +20,9 @@ export const allowed = () => {
     // storage blocked: no exclusion can be set either
   }
   return (
+    c !== 0 &&
     (x == null || x == 'false') &&
     (!n.webdriver || ALLOW_AUTOMATION) &&
-    c !== 0 &&
     (c || !(REQUIRE_CONSENT || (RESPECT_DNT && (n.doNotTrack == '1' || n.globalPrivacyControl))))
   );
 };
