@@ -27,9 +27,9 @@ if (!w[name]?.track && data.noAutoInit != 'true') {
   w[name + 'Q'] = q;
   // The user the official SDK stored for this workspace (`usermaven_<namespace>_<key>_data`),
   // so a site that switches keeps its signed-in visitors.
-  const official = KEY && !load(USER) && load(`usermaven_${NS || 'default'}_${KEY}_data`);
-  official?.userProps && save(USER, official.userProps);
-  official?.companyProps && save(COMPANY, official.companyProps);
+  const official = (KEY && !load(USER) && load(`usermaven_${NS || 'default'}_${KEY}_data`)) || {};
+  official.userProps && save(USER, official.userProps);
+  official.companyProps && save(COMPANY, official.companyProps);
   // Queued calls first, in order, so an identify made before load marks the pageview.
   q.map(replay);
   start();
