@@ -21,7 +21,7 @@ export const allowed = () => {
   }
   return (
     c !== 0 &&
-    (x == null || x == 'false') &&
+    (x ?? 'false') == 'false' &&
     (!n.webdriver || ALLOW_AUTOMATION) &&
     (c || !(REQUIRE_CONSENT || (RESPECT_DNT && (n.doNotTrack == '1' || n.globalPrivacyControl))))
   );
