@@ -41,7 +41,7 @@ export const split = (events: InboundEvent[], max = MAX_BODY) => {
   const out: InboundEvent[][] = [];
   let cur: InboundEvent[] = [];
   let size = max; // no open array yet: the first event opens one
-  for (const e of events) {
+  events.map((e) => {
     const n = bytes(e) + 1; // its comma
     if (n < max) {
       // ("[" + event + "]" fits)
@@ -49,7 +49,7 @@ export const split = (events: InboundEvent[], max = MAX_BODY) => {
       cur.push(e);
       size += n; // the last comma stands for "]"
     }
-  }
+  });
   return out;
 };
 
