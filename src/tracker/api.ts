@@ -89,7 +89,7 @@ export const autoPage = () => {
  * without sending; u.js also takes the company as second argument.
  */
 export const identify = (user: unknown, second?: unknown) => {
-  if (!(isObj(user) && user.id && typeof user.id == 'string' && (!user.email || isEmail(user.email)))) misuse();
+  if (!(isObj(user) && typeof user.id == 'string' && user.id && (!user.email || isEmail(user.email)))) misuse();
   // A company inside the user stays there: the relay takes it as the event's company when
   // none was given by group() or as second argument, as the official SDK does.
   save(USER, user);
