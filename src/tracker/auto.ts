@@ -19,7 +19,7 @@ let left: unknown;
  * `title`) are the page's, which the relay fills in.
  */
 export const leave = () => {
-  left || unloading || ((left = 1), send('$pageleave'));
+  unloading || left || ((left = 1), send('$pageleave'));
 };
 
 /** Deepest scroll so far, in percent of the scrollable height. */
