@@ -150,7 +150,7 @@ const post = (batch: InboundEvent[]) => {
   busy = batch;
   try {
     fetch(ENDPOINT, { method: 'POST', body: body(batch), keepalive: true, credentials: 'include' }).then(
-      (r) => (r.status > 499 || r.status == 429 ? retry(r) : ((busy = 0), (tries = 1), write(batch), flush())),
+      (r) => (r.status == 429 || r.status > 499 ? retry(r) : ((busy = 0), (tries = 1), write(batch), flush())),
       retry,
     );
   } catch (e) {
