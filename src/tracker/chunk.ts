@@ -12,7 +12,7 @@ export const loadExtras = () => {
     // (map over the one element: no local, so start() takes it in without a wrapper function)
     [document.createElement('script')].map((s) => {
       Object.assign(s.dataset, data);
-      s.src = new URL('x.js', ENDPOINT) as any;
+      s.src = new URL('x.js', ENDPOINT) as any; // (the DOM takes the URL as its string)
       document.head.append(s);
     });
 };
