@@ -138,6 +138,23 @@ test('super properties an older u.js stored too big are dropped once, not every 
   expect(site.events().some((e) => e.event_type === 'refused_once')).toBe(false);
 });
 
+test('a too-big track() is refused alone: the signed-in user and super properties stay', async ({ page, site }) => {
+  const errors: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  await page.goto(site.page('/index.html'));
+  await loaded(page);
+  await page.evaluate(() => {
+    window.usermaven.identify({ id: 'u-big', email: 'ada@example.com' });
+    window.usermaven('set', { plan: 'pro' });
+    window.usermaven.track('huge', { blob: 'x'.repeat(70_000) });
+    window.usermaven.track('after_huge');
+  });
+  expect(errors).toEqual(['umbeacon: too big huge']);
+  const [after] = await site.expectEvents((e) => e.event_type === 'after_huge');
+  expect(after).toMatchObject({ plan: 'pro', user: { id: 'u-big' } });
+  expect(site.events().some((e) => e.event_type === 'huge')).toBe(false);
+});
+
 test("Prototype.js's Array.prototype.toJSON on the page changes nothing upstream", async ({ page, context, site }) => {
   // What Prototype.js 1.6 does: an enumerable toJSON on Array.prototype that returns a string.
   await context.addInitScript(() => {

@@ -50,15 +50,18 @@ const tooBig = (what: string) => console.error('umbeacon: too big', what);
 
 /**
  * Puts an event of this call in the outbox, which leaves shortly; undefined when not allowed
- * or too big. A too-big event also forgets what every event carries (user, company, super
- * properties: `reset()` keeping the visitor), once: whatever made it too big (an identify()
- * with an oversized user, a property an older u.js stored), later events must not carry it.
+ * or too big. An event too big without its own attributes also forgets what every event
+ * carries (user, company, super properties: `reset()` keeping the visitor), once: whatever
+ * made it too big (an identify() with an oversized user, a property an older u.js stored),
+ * later events must not carry it. One too big by its attributes alone is refused alone.
  */
 export const send = (type: string, attributes?: Obj | unknown[]) => {
   if (allowed()) {
     const e = event(type, attributes, made);
     if (fits(e)) return keep(e), schedule(), e;
-    reset();
+    // (e is dropped: measured again without this call's attributes)
+    e.a = [];
+    fits(e) || reset();
     tooBig(type);
   }
 };

@@ -21,9 +21,7 @@ if (!w[name]?.track && data.noAutoInit != 'true') {
   // A page that kept the stub function pushes here after load: run those calls too.
   const replay = (c: UsermavenCall) => run(c, 1);
   // (The stub ignores what push returns.)
-  q.push = ((...a: UsermavenCall[]) => {
-    a.map(replay);
-  }) as typeof q.push;
+  q.push = ((...a: UsermavenCall[]) => a.map(replay)) as unknown as typeof q.push;
   w[name + 'Q'] = q;
   // The user the official SDK stored for this workspace (`usermaven_<namespace>_<key>_data`),
   // so a site that switches keeps its signed-in visitors.
