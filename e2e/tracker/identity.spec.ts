@@ -15,7 +15,10 @@ test('keeps the anonymous id across pages', async ({ page, context, site }) => {
 
 test("adopts the official tracker's __eventn_id_<key> cookie", async ({ page, context, site }) => {
   await context.addCookies([{ name: `${ANON}_e2ekey123`, value: 'k3j5h6g7f8', url: site.url('/') }]);
-  await page.goto(site.page('/index.html'));
+  // Another workspace's cookie is not this site's visitor.
+  await context.addCookies([{ name: `${ANON}_otherkey`, value: 'other-visitor', url: site.url('/') }]);
+  // The tag keeps the official snippet's data-key, which names the official cookie.
+  await page.goto(site.page('/index.html', { 'data-key': 'e2ekey123' }));
   const [pv] = await site.expectEvents((e) => e.event_type === 'pageview');
   expect(pv!.user!.anonymous_id).toBe('k3j5h6g7f8');
   expect(await cookieValue(context)).toBe('k3j5h6g7f8');
@@ -134,7 +137,7 @@ for (const { visitor, official } of [
 ]) {
   test(`reset(true) is not undone by the answer to a batch sent before it (${visitor})`, async ({ page, context, site }) => {
     if (official) await context.addCookies([{ name: `${ANON}_e2ekey123`, value: 'k3j5h6g7f8', url: site.url('/') }]);
-    await page.goto(site.page('/index.html'));
+    await page.goto(site.page('/index.html', { 'data-key': 'e2ekey123' }));
     const [pv] = await site.expectEvents((e) => e.event_type === 'pageview');
     const old = pv!.user!.anonymous_id!;
     if (official) expect(old).toBe('k3j5h6g7f8');
@@ -148,7 +151,7 @@ for (const { visitor, official } of [
     expect(after!.user!.anonymous_id).toBe(fresh);
     expect(await cookieValue(context)).toBe(fresh);
     // And on the next page.
-    await page.goto(site.page('/next.html'));
+    await page.goto(site.page('/next.html', { 'data-key': 'e2ekey123' }));
     const [next] = await site.expectEvents((e) => e.doc_path === '/next.html');
     expect(next!.user!.anonymous_id).toBe(fresh);
   });

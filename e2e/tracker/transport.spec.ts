@@ -48,7 +48,8 @@ for (const { name, init } of beacons) {
     // At least once: a fallback racing the page's unload may deliver a batch twice, always
     // under the same event_id, which the upstream de-duplicates on.
     const byId = new Map(site.events().map((e) => [e.event_id, e.event_type]));
-    expect([...byId.values()]).toEqual(['pageview', 'live', 'leaving', 'pageview']);
+    // (The page left sends its $pageleave too when the next page took over 100 ms to answer.)
+    expect([...byId.values()].filter((n) => n != '$pageleave')).toEqual(['pageview', 'live', 'leaving', 'pageview']);
     expect(site.requests.every((r) => r.headers['content-type'] === 'text/plain;charset=UTF-8')).toBe(true);
   });
 }
@@ -98,7 +99,8 @@ test('events of a tab closed offline leave with the next page', async ({ context
   await second.goto(site.page('/next.html'));
   await site.expectEvents((e) => e.event_type === 'closed_offline');
   await site.expectEvents((e) => e.doc_path === '/next.html');
-  expect(names(site.events()).sort()).toEqual(['closed_offline', 'pageview', 'pageview']);
+  // (And the closed tab's $pageleave, if the close hid it: closed without beforeunload.)
+  expect(names(site.events()).filter((n) => n != '$pageleave').sort()).toEqual(['closed_offline', 'pageview', 'pageview']);
 });
 
 test('a 5xx answer keeps the batch and sends it with the next one', async ({ page, context, site }) => {
