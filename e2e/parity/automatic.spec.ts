@@ -5,7 +5,8 @@
  */
 import { expect, test } from '../support/test.ts';
 import type { UpstreamEvent } from '../support/test.ts';
-import { SDKS, expectParity, runBoth, runOne, shape, type Run } from './parity.ts';
+import { SDKS, expectParity, runBoth, runOne, type Run } from './parity.ts';
+import { shape } from './shape.ts';
 
 const byType = (events: Record<string, unknown>[], type: string) => events.filter((e) => e['event_type'] === type);
 
