@@ -1,6 +1,7 @@
 /** An event as the outbox keeps it (src/shared/compact.ts); `s` is stamped when it leaves. */
 type InboundEvent = Record<string, any>;
 import { ENDPOINT } from './config.ts';
+import { allowed } from './consent.ts';
 import { log } from './debug.ts';
 import { bytes, stringify } from './json.ts';
 import { OUTBOX, load, save } from './store.ts';
@@ -70,7 +71,7 @@ let tries = 1;
  */
 const write = (done: InboundEvent[] = []) => {
   const old = Date.now() - MAX_AGE;
-  const all: InboundEvent[] = (load(OUTBOX) || []).concat(fresh).filter((e: InboundEvent) => !done.some((d) => d.i == e.i));
+  const all: InboundEvent[] = [...(load(OUTBOX) || []), ...fresh].filter((e: InboundEvent) => !done.some((d) => d.i == e.i));
   const kept = split(all.filter((e) => e.t > old))
     .slice(-MAX_OUTBOX)
     .flat();
@@ -103,12 +104,14 @@ export const discard = () => {
  * Sends the outbox now: by fetch while the page lives, by beacon when it is `last` (pagehide)
  * or hidden. Offline, it waits for the `online` event or the next page:
  * `navigator.onLine == false` is reliable, and a beacon posted offline reports success
- * and is lost.
+ * and is lost. Where tracking is not allowed (DNT with data-respect-dnt, consent pending,
+ * excluded) nothing leaves, not even what an earlier page kept: the relay's answer would
+ * set the visitor cookie.
  */
 export const flush = (last?: 1) => {
   timer = clearTimeout(timer)!; // undefined: the next event schedules again
   fresh[0] && write();
-  const all: InboundEvent[] = (navigator.onLine && load(OUTBOX)) || [];
+  const all: InboundEvent[] = (navigator.onLine && allowed() && load(OUTBOX)) || [];
   // `s` (sent_at) before the split, which counts its bytes.
   for (const e of all) e.s = Date.now();
   if (last || document.hidden)

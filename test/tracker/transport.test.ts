@@ -154,6 +154,27 @@ describe('the outbox', () => {
     expect(stored()).toHaveLength(1);
   });
 
+  it('sends nothing, not even what earlier pages kept, where tracking is not allowed (a stored opt-out here; DNT or pending consent alike)', async () => {
+    const { flush } = await page();
+    const kept = [event()];
+    ls.set('um_o', JSON.stringify(kept));
+    ls.set('um_x', '0');
+    flush();
+    flush(1);
+    expect(fetches).toEqual([]);
+    expect(beacons).toEqual([]);
+    expect(stored()).toEqual(kept);
+  });
+
+  it('starts afresh from an outbox another script overwrote with a string', async () => {
+    const { keep, flush } = await page();
+    ls.set('um_o', JSON.stringify('garbage'));
+    const e = event();
+    keep(e);
+    flush();
+    expect(ids(stored())).toEqual([e.i]);
+  });
+
   it('forgets everything on discard (opt-out), also what this tick added', async () => {
     const { keep, flush, discard } = await page();
     keep(event());
