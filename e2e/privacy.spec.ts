@@ -53,6 +53,14 @@ for (const signal of signals) {
     expect(await page.evaluate((p) => (navigator as unknown as Record<string, unknown>)[p], signal.property)).toBe(signal.value);
     await expectUpstream({ event_type: 'pageview', doc_path: '/second.html' });
     await expect.poll(() => anonymousIdCookie(context)).toEqual(expect.any(String));
+    // The control page's $pageleave may leave as it unloads (when the next page takes over
+    // 100 ms), and its answer sets the cookie: let that settle before the cookies go.
+    await page.goto(site.url('/away.html')); // (no such page: one without the tracker)
+    await expect.poll(async () => {
+      const n = outbox.length;
+      await page.waitForTimeout(500);
+      return outbox.length == n;
+    }).toBe(true);
     await context.clearCookies();
     const sentBefore = outbox.length;
 
