@@ -42,21 +42,27 @@ const ISO_RE = /^(\d{4})-(\d\d)-(\d\d)(?:[Tt ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d{
  *   instantOf(1704103200)              // → { ok: false, reason: '… looks like seconds …' }
  */
 export function instantOf(value: unknown): Instant {
-  if (typeof value === 'number') return inRange(value, String(value), true);
-  if (value instanceof Date) return inRange(value.getTime(), 'the Date', false);
+  if (typeof value === 'number') return inRange(value, value, true);
+  if (value instanceof Date) return inRange(value.getTime(), value, false);
   if (typeof value !== 'string') return invalid(`must be ms since 1970 or an ISO 8601 date, not ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
-  const shown = JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (/^\d{1,20}$/.test(value)) return inRange(Number(value), shown, true);
+  if (/^\d{1,20}$/.test(value)) return inRange(Number(value), value, true);
   const ms = parseIso(value);
-  if (ms === undefined) return invalid(`${shown} is neither ms since 1970 nor an ISO 8601 date`);
-  return inRange(ms, shown, false);
+  if (ms === undefined) return invalid(`${shown(value)} is neither ms since 1970 nor an ISO 8601 date`);
+  return inRange(ms, value, false);
 }
 
-function inRange(ms: number, shown: string, counted: boolean): Instant {
-  if (!Number.isFinite(ms) || ms < 0) return invalid(`${shown} is not a valid time`);
-  if (ms > LARGEST_MS) return invalid(`${shown} is past the last time a date can hold (${new Date(LARGEST_MS).toISOString()})`);
+/** The value as a reason names it; made only for a reason (this runs per event of an import). */
+function shown(value: number | string | Date): string {
+  if (typeof value === 'number') return String(value);
+  if (value instanceof Date) return 'the Date';
+  return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+}
+
+function inRange(ms: number, value: number | string | Date, counted: boolean): Instant {
+  if (!Number.isFinite(ms) || ms < 0) return invalid(`${shown(value)} is not a valid time`);
+  if (ms > LARGEST_MS) return invalid(`${shown(value)} is past the last time a date can hold (${new Date(LARGEST_MS).toISOString()})`);
   if (ms < SMALLEST_MS) {
-    return invalid(counted ? `${shown} looks like seconds; write milliseconds (${Math.round(ms * 1000)})` : `${shown} is before 1973-03-03`);
+    return invalid(counted ? `${shown(value)} looks like seconds; write milliseconds (${Math.round(ms * 1000)})` : `${shown(value)} is before 1973-03-03`);
   }
   return { ok: true, ms: Math.round(ms) };
 }
