@@ -107,11 +107,17 @@ test('1,000 calls in one tick all arrive', async ({ page, site }) => {
   expect(new Set(events.map((e) => (e.event_attributes as { i: number }).i)).size).toBe(1000);
 });
 
-test('a 70 KB set() is refused at the call, with a console error, and later events and pages arrive', async ({ page, site }) => {
+/** Opens a page with the tracker loaded, collecting its console errors (the "too big" reports). */
+const openWatchingErrors = async (page: Page, url: string) => {
   const errors: string[] = [];
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-  await page.goto(site.page('/index.html'));
+  await page.goto(url);
   await loaded(page);
+  return errors;
+};
+
+test('a 70 KB set() is refused at the call, with a console error, and later events and pages arrive', async ({ page, site }) => {
+  const errors = await openWatchingErrors(page, site.page('/index.html'));
   await page.evaluate(() => {
     window.usermaven('set', { plan: 'pro' });
     window.usermaven('set', { cart: 'x'.repeat(70_000) });
@@ -139,10 +145,7 @@ test('super properties an older u.js stored too big are dropped once, not every 
 });
 
 test('a too-big track() is refused alone: the signed-in user and super properties stay', async ({ page, site }) => {
-  const errors: string[] = [];
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-  await page.goto(site.page('/index.html'));
-  await loaded(page);
+  const errors = await openWatchingErrors(page, site.page('/index.html'));
   await page.evaluate(() => {
     window.usermaven.identify({ id: 'u-big', email: 'ada@example.com' });
     window.usermaven('set', { plan: 'pro' });
