@@ -6,13 +6,15 @@ test('three pushState navigations and one back send exactly four more pageviews'
   await trackerLoaded(page);
   await expectUpstream({ event_type: 'pageview', doc_path: '/spa.html' });
 
-  await page.click('text=Inbox');
-  await page.click('text=Settings');
-  await page.click('text=Billing');
-  // A person reads a page before going back. Without this wait, on a loaded machine the
-  // back can land before the tracker's next task, and the tracker rightly counts a
-  // push-then-pop within one task as a redirect that settled on /spa/settings.
-  await expectUpstream({ event_type: 'pageview' }, { count: 4 });
+  // A person reads each page before the next click. Without these waits, on a loaded machine
+  // the back can land before the tracker's next task (the tracker rightly counts a
+  // push-then-pop within one task as a redirect that settled on /spa/settings), and the
+  // pageviews leave in requests of their own that may reach the relay out of order: the
+  // relay puts `_timestamp` on its receive clock, so their order upstream is not the clicks'.
+  for (const [i, link] of ['Inbox', 'Settings', 'Billing'].entries()) {
+    await page.click(`text=${link}`);
+    await expectUpstream({ event_type: 'pageview' }, { count: i + 2 });
+  }
   await page.goBack();
   await expect(page.locator('#view')).toHaveText('/spa/settings');
 
