@@ -30,7 +30,7 @@ export interface Capture {
   url(path: string): string;
   /** Every request to the collect path, in arrival order. */
   requests: Received[];
-  /** Every event received, in arrival order, with the page fields the relay derives. */
+  /** Every event received, once per event_id, in arrival order, with the page fields the relay derives. */
   events(): InboundEvent[];
   /** How many collect requests were answered with a failNext status. */
   refused: number;
@@ -95,7 +95,13 @@ export async function startCapture(): Promise<Capture> {
   Object.assign(capture, {
     url: (path: string) => `http://127.0.0.1:${port}${path}`,
     requests,
-    events: () => requests.flatMap((r) => r.events),
+    // Once per event_id, as the relay's window (src/relay/dedupe.ts) passes them upstream: a
+    // batch in flight when the page is left is carried again by its beacon, and by the next
+    // page, until an answer proves it arrived. `requests` keeps every copy.
+    events: () => {
+      const seen = new Set<unknown>();
+      return requests.flatMap((r) => r.events).filter((e) => e.event_id === undefined || (!seen.has(e.event_id) && !!seen.add(e.event_id)));
+    },
     failNext: (n: number, status: number) => {
       failing = n;
       failStatus = status;

@@ -73,8 +73,7 @@ export const flushAndListSends = (page: Page) =>
 
 /**
  * The event types, without `$pageleave`: a page left for another sends one when the next page
- * takes over 100 ms to answer (the official SDK's rule), which these tests do not control,
- * and maybe twice (a beacon's events are sent again until an answer proves them).
+ * takes over 100 ms to answer (the official SDK's rule), which these tests do not control.
  * e2e/parity/automatic.spec.ts tests it.
  */
 export const names = (events: InboundEvent[]) => events.map((e) => e.event_type).filter((t) => t != '$pageleave');
