@@ -11,7 +11,7 @@
  */
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { normalize, type TrustProxy } from '../relay/client-ip.ts';
+import { normalize, trustsHop, type TrustProxy } from '../relay/client-ip.ts';
 import type { Logger } from '../delivery/log.ts';
 
 /** Default connections one address may hold at once: well above a browser's six, a NAT's few dozen. */
@@ -19,6 +19,7 @@ export const DEFAULT_MAX_CONNECTIONS_PER_IP = 128;
 
 export function limitConnectionsPerIp(server: Server, options: { max: number; trust: TrustProxy; logger: Logger; logEveryMs?: number; /** Told of each connection closed (metrics). */ onRefused?: () => void }): void {
   const { max, trust, logger } = options;
+  // (With a hop count every peer is a trusted proxy: trustsHop is true for all; no cap to keep.)
   if (max <= 0 || trust.hops > 0) return;
   const logEveryMs = options.logEveryMs ?? 60_000;
   const open = new Map<string, number>();
@@ -26,7 +27,7 @@ export function limitConnectionsPerIp(server: Server, options: { max: number; tr
   let loggedAt = -Infinity;
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ? normalize(socket.remoteAddress) : undefined;
-    if (!address || trust.trusts(address)) return;
+    if (!address || trustsHop(trust, address)) return;
     const count = (open.get(address) ?? 0) + 1;
     if (count > max) {
       refused++;

@@ -42,6 +42,15 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
 }
 
 /**
+ * The one trust rule: is the address at `hop` (0 = the socket peer, 1 = the hop it forwarded
+ * for, …) a proxy `TRUST_PROXY` names? The request context, the client address and the
+ * per-address connection cap all ask this, so they cannot disagree.
+ */
+export function trustsHop(trust: TrustProxy, address: string, hop = 0): boolean {
+  return trust.enabled && (hop < trust.hops || trust.trusts(address));
+}
+
+/**
  * The client address: the socket peer, or, when the peer is trusted, walk the
  * `X-Forwarded-For` chain from the right and stop at the first untrusted hop.
  */
@@ -53,8 +62,7 @@ export function clientAddress(remote: string | undefined, forwardedFor: string |
   let hop = 0;
   for (let i = chain.length - 1; i >= 0; i--, hop++) {
     const address = chain[i]!;
-    const trusted = hop < trust.hops || trust.trusts(address);
-    if (!trusted || i === 0) return address;
+    if (!trustsHop(trust, address, hop) || i === 0) return address;
   }
   return peer;
 }

@@ -9,7 +9,7 @@
  * socket peer is a proxy `TRUST_PROXY` names (client-ip.ts has the grammar). From any other
  * peer they are the client's own words, and anyone can write them.
  */
-import { clientAddress, normalize, type TrustProxy } from './client-ip.ts';
+import { clientAddress, normalize, trustsHop, type TrustProxy } from './client-ip.ts';
 
 export interface RequestContext {
   /** The socket peer, normalized (`::ffff:` and ports stripped); undefined when unknown. */
@@ -34,7 +34,7 @@ export interface RequestContext {
  */
 export function requestContext(request: Request, url: URL, peer: string | undefined, trust: TrustProxy): RequestContext {
   const address = peer ? normalize(peer) : undefined;
-  const trustedPeer = address !== undefined && trust.enabled && (trust.hops > 0 || trust.trusts(address));
+  const trustedPeer = address !== undefined && trustsHop(trust, address);
   if (!trustedPeer) {
     const protocol = url.protocol === 'https:' ? 'https' : 'http';
     return { peer: address, trustedPeer, clientIp: address, host: url.hostname, protocol, origin: url.origin.toLowerCase() };
