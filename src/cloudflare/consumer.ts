@@ -21,6 +21,7 @@
  * as a new message instead, so a long outage ends in delivery, not in loss; the queue's
  * retention then bounds how long an event can wait.
  */
+import { deadLetterOf } from '../delivery/dead-letter.ts';
 import { deliverBatch, type DeliveryHooks, type Failure, type Refusal } from '../delivery/deliver.ts';
 import { silentLogger, type Logger } from '../delivery/log.ts';
 import { afterFailure, arrangeRound, blanketReason, eventIdOf, INITIAL_STATE, judgeRound, markSuspects, planRound, type Patience } from '../delivery/policy.ts';
@@ -116,7 +117,7 @@ export async function consumeBatch(batch: MessageBatch, options: ConsumerOptions
       return later(m, 60);
     }
     try {
-      await options.deadLetters.send({ record: m.body, status, reason }, { contentType: 'json' });
+      await options.deadLetters.send(deadLetterOf(m.body, reason, Date.now(), status), { contentType: 'json' });
     } catch (error) {
       log.error('queue send failed', { reason: errorMessage(error), what: 'dead letter' });
       return later(m, 60);

@@ -70,7 +70,7 @@ describe('consumeBatch', () => {
     const deadLetters = producer();
     const result = await consumeBatch(batchOf(msgs), { upstream, deadLetters });
     expect(result).toMatchObject({ delivered: 4, deadLettered: 1 });
-    expect(deadLetters.sent).toEqual([{ body: { record: msgs[2]!.body, status: 400, reason: 'upstream answered 400: bad event' }, options: { contentType: 'json' } }]);
+    expect(deadLetters.sent).toEqual([{ body: { at: expect.any(Number), status: 400, reason: 'upstream answered 400: bad event', event: JSON.parse(msgs[2]!.body as string) }, options: { contentType: 'json' } }]);
     expect(msgs.map((m) => m.settled)).toEqual([['ack'], ['ack'], ['ack'], ['ack'], ['ack']]);
   });
 

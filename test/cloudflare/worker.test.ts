@@ -75,9 +75,25 @@ describe('Worker under Miniflare', () => {
     expect((await post(url, batch)).status).toBe(200);
     await edge.waitFor(() => upstream.eventIds().size === 27 && edge!.deadLetters().length === 3);
     const dead = edge.deadLetters();
-    expect(dead.map((d) => JSON.parse(d.record).event_id).sort()).toEqual(['n-13', 'n-23', 'n-3']);
+    expect(dead.map((d) => d.event['event_id']).sort()).toEqual(['n-13', 'n-23', 'n-3']);
     expect(dead.every((d) => d.status === 400 && d.reason.includes('400'))).toBe(true);
     expect(upstream.events.some((e) => e['event_type'] === 'poison')).toBe(false);
+  });
+
+  it('dead-letters a refused event as big as the relay stores, whatever its JSON escapes', async () => {
+    // 32,600 quotes: a request just under the 64 KiB the relay reads (each quote is `\"` in
+    // JSON). Kept as a string holding JSON, the dead letter escaped each escape again
+    // (`\\\"`: ~130 KB), over the queue's 128 KB message: the send failed and the event was
+    // retried every minute, never dead-lettered.
+    edge = await startEdge();
+    const { url, upstream } = edge;
+    upstream.reject((e) => e['event_type'] === 'poison', 400);
+    const quotes = '"'.repeat(32_600);
+    expect((await post(url, [event('q-0'), event('q-big', { event_type: 'poison', event_attributes: { quotes } }), event('q-1')])).status).toBe(200);
+    await edge.waitFor(() => upstream.eventIds().size === 2 && edge!.deadLetters().length === 1);
+    const [dead] = edge.deadLetters();
+    expect(dead).toMatchObject({ status: 400, event: { event_id: 'q-big', event_attributes: { quotes } } });
+    expect(edge.lines().filter((l) => l['msg'] === 'queue send failed')).toEqual([]);
   });
 
   it('re-sends under the same event_id when the consumer crashes after the upstream accepted, losing none', async () => {

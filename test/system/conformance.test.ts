@@ -82,7 +82,7 @@ const targets: [string, (upstream: FakeUpstream, settings?: Settings) => Promise
       return {
         url: edge.url,
         output: edge.output,
-        deadLetters: () => edge.deadLetters().map((d) => ({ eventId: (JSON.parse(d.record) as { event_id: unknown }).event_id, reason: d.reason })),
+        deadLetters: () => edge.deadLetters().map((d) => ({ eventId: d.event['event_id'], reason: d.reason })),
         close: edge.close,
       };
     },

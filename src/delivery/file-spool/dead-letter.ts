@@ -1,5 +1,5 @@
 /**
- * Dead letters: `dead-letter.ndjson`, one `{"at":…,"reason":…,"event":{…}}` a line — records
+ * Dead letters: `dead-letter.ndjson`, one `{"at":…,"reason":…,"event":{…}}` a line (../dead-letter.ts) — records
  * the upstream refused, kept out of the way with the reason. `umbeacon dead-letters` lists them
  * (`summarizeDeadLetters`) and moves them back into the spool once the cause is fixed
  * (`resendDeadLetters`); they keep their event_id, so the upstream de-duplicates any it has.
@@ -9,10 +9,11 @@ import { open, rename, stat, unlink } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Spool } from '../spool.ts';
 import { writeAll } from './segment.ts';
+import { deadLetterOf } from '../dead-letter.ts';
 
 /** Appends one dead letter, synced; resolves with the bytes it took. */
 export async function appendDeadLetter(path: string, at: number, record: string, reason: string): Promise<number> {
-  const line = `{"at":${at},"reason":${JSON.stringify(reason)},"event":${isJson(record) ? record : JSON.stringify(record)}}\n`;
+  const line = `${JSON.stringify(deadLetterOf(record, reason, at))}\n`;
   const buf = Buffer.from(line, 'utf8');
   const fh = await open(path, 'a');
   try {
@@ -128,11 +129,3 @@ function parse(line: string): { at: number; reason: string; event: Record<string
   }
 }
 
-function isJson(s: string): boolean {
-  try {
-    JSON.parse(s);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -11,6 +11,7 @@
  * - Dead letters are taken off umbeacon-dead-letters by a small sink Worker that prints them:
  *   under Miniflare a queue without a consumer drops what it is sent.
  */
+import type { DeadLetter as SharedDeadLetter } from '../../../src/delivery/dead-letter.ts';
 import { Log, LogLevel, Miniflare, type WorkerOptions } from 'miniflare';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -39,11 +40,8 @@ export interface EdgeOptions {
   upstream?: FakeUpstream;
 }
 
-export interface DeadLetter {
-  record: string;
-  status: number;
-  reason: string;
-}
+/** A message of DEAD_LETTERS (src/delivery/dead-letter.ts); the event as a record of the relay's. */
+export type DeadLetter = Omit<SharedDeadLetter, 'event'> & { event: Record<string, unknown> };
 
 export interface Edge {
   /** The relay's origin over real HTTP, e.g. `http://127.0.0.1:41234`. */
@@ -175,7 +173,7 @@ export async function startEdge(options: EdgeOptions = {}): Promise<Edge> {
       lines
         .filter((l) => l.startsWith('DEAD_LETTER '))
         .map((l) => JSON.parse(l.slice('DEAD_LETTER '.length)) as DeadLetter | string)
-        .map((d) => (typeof d === 'string' ? { record: d, status: 0, reason: 'moved by the platform after max_retries' } : d)),
+        .map((d) => (typeof d === 'string' ? { at: 0, status: 0, reason: 'moved by the platform after max_retries', event: JSON.parse(d) as Record<string, unknown> } : d)),
     async waitFor(predicate, timeoutMs = 20_000) {
       const until = Date.now() + timeoutMs;
       while (!predicate()) {
