@@ -35,17 +35,19 @@ export const onRoute = (listener: () => void) => {
  * src/next/pages-router.ts): from `hold()` to the call of what it returns, a route change
  * counts nothing, neither the tracker's history watcher nor the hooks; then the route is
  * counted a task later, by the tracker's rule first (once per route, `autoPageview`), then by
- * the hooks' listeners.
+ * the hooks' listeners. `release(true)` counts it at once: the page is going away, and a task
+ * later may never come.
  */
 export const hold = () => {
   held = 1;
   holdPageviews(true);
-  return () => {
+  const count = () => {
+    autoPage();
+    notify();
+  };
+  return (now?: unknown) => {
     held = 0;
     holdPageviews(false);
-    setTimeout(() => {
-      autoPage();
-      notify();
-    });
+    now ? count() : setTimeout(count);
   };
 };

@@ -7,7 +7,8 @@ import { hold } from '../browser/routes.ts';
  * later in Chromium). So a route counted a task after the URL changed carries the previous
  * page's title. While the Pages Router navigates, the route waits (browser/routes.ts `hold`)
  * until the title changes, or, when the new page keeps the title, a while after the router says
- * the page is there; a change of hash only, or a navigation that failed, is counted at once.
+ * the page is there; a change of hash only, or a navigation that failed, is counted at once,
+ * and so is a route still waiting when the page is hidden or left (with the title it has).
  * The App Router has no `window.next.router`, and sets its titles in time.
  */
 type Events = { on(type: string, f: () => void): void; off(type: string, f: () => void): void };
@@ -34,15 +35,24 @@ const waitForPage = (state: State) => {
   };
   const titled = new MutationObserver(() => document.title != title && done());
   const on = Object.entries({ routeChangeComplete: rendered, routeChangeError: () => done(), hashChangeComplete: () => done() });
-  const done = () => {
+  // The tab closes or the visitor leaves while the route waits: count it now, in this task,
+  // with the title it has. The document's listener runs before the tracker's on window, whose
+  // beacon then carries the pageview; pagehide's capture listener, before the tracker's too.
+  const hidden = () => document.hidden && done(1);
+  const gone = () => done(1);
+  const done = (now?: 1) => {
     for (const [type, f] of on) events.off(type, f);
     titled.disconnect();
     clearTimeout(timer);
+    document.removeEventListener('visibilitychange', hidden);
+    removeEventListener('pagehide', gone, true);
     waiting = 0;
-    release();
+    release(now);
   };
   titled.observe(document.head, { subtree: true, childList: true, characterData: true });
   for (const [type, f] of on) events.on(type, f);
+  document.addEventListener('visibilitychange', hidden);
+  addEventListener('pagehide', gone, true);
 };
 
 /** Watches the Pages Router's history entries (pushState, replaceState, back/forward); once per page. */

@@ -188,6 +188,28 @@ describe('Next.js example (next build, next start) with umbeacon/next', () => {
     expect(seen.cookies.map((c) => [c.name, c.value])).toEqual([['__eventn_id', seen.visitor]]);
   });
 
+  it('sends a Pages Router pageview still waiting for its title when the tab closes', async () => {
+    const page = await visitorPage(browser);
+    await page.goto(`${app!.url}/legacy`);
+    // This visitor's events: the proxy gave it its id with the page.
+    const visitor = (await page.context().cookies()).find((c) => c.name === '__eventn_id')?.value;
+    expect(visitor).toMatch(/^[0-9a-f-]{36}$/);
+    const run = createExpectUpstream(upstream, (e) => (e['user'] as { anonymous_id?: string } | undefined)?.anonymous_id === visitor);
+    await page.waitForFunction(() => typeof (window as { um?: { track?: unknown } }).um?.track === 'function', null, { timeout: 20_000 });
+    await run((e) => isPageview(e) && path(e) === '/legacy', { timeoutMs: 30_000 });
+    // next/head sets document.title; made to set nothing, no title change ends the wait, which
+    // then lasts 500 ms after routeChangeComplete: the tab closes within it.
+    await page.evaluate(() => {
+      const title = Object.getOwnPropertyDescriptor(Document.prototype, 'title')!;
+      Object.defineProperty(document, 'title', { get: () => title.get!.call(document), set: () => {} });
+    });
+    await page.click('#to-legacy-two');
+    await page.waitForURL(/\/legacy-two$/);
+    await page.close({ runBeforeUnload: true });
+    const [view] = await run((e) => isPageview(e) && path(e) === '/legacy-two', { timeoutMs: 30_000 });
+    expect(view).toMatchObject({ page_title: 'Legacy' });
+  });
+
   it('sends the event types of @usermaven/nextjs, with its keys', () => {
     const { official, umbeacon } = visits;
     if (!official || !umbeacon) throw new Error('a run above failed; nothing to compare');
